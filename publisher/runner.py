@@ -161,6 +161,7 @@ def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: D
                 *, dry_run: bool, deps: RunDeps) -> None:
     from publisher import package, validation
 
+    target = config.output_path / dataset.name
     with _stage(result, Stage.EXTRACT):
         source_class = registry.get(dataset.source.kind)
         assert source_class is not None  # checked when the config was loaded
@@ -168,11 +169,11 @@ def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: D
             dataset=dataset.name, base_dir=config.base_dir, environ=deps.environ,
             session_factory=deps.session_factory, previous_state=deps.state.source_state(dataset.name),
             now=deps.now, full_refresh=deps.full_refresh,
+            previous_package_dir=target if package.exists(target) else None,
         )
         source = source_class(dataset.source, context)
         extraction = source.extract(workdir / "staging")
         result.source_state = dict(extraction.state)
-    target = config.output_path / dataset.name
     if extraction.not_modified and package.exists(target):
         result.outcome = Outcome.UNCHANGED
         result.message = "source not modified since the last run"

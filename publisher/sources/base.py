@@ -75,6 +75,9 @@ class SourceContext:
     previous_state: Mapping[str, str] = field(default_factory=dict)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     full_refresh: bool = False
+    # datapackages/<name>/ as last written (None the first time): incremental
+    # sources merge new rows into its data.
+    previous_package_dir: Path | None = None
 
 
 @runtime_checkable
