@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import requests
 
+from publisher import package, validation
 from publisher.config import Config, DatasetConfig
 from publisher.errors import PublisherError, Stage
 from publisher.outcomes import DatasetResult, Outcome, RunReport
@@ -159,8 +160,6 @@ def _stage(result: DatasetResult, stage: Stage) -> Iterator[None]:
 
 def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: DatasetResult,
                 *, dry_run: bool, deps: RunDeps) -> None:
-    from publisher import package, validation
-
     target = config.output_path / dataset.name
     with _stage(result, Stage.EXTRACT):
         source_class = registry.get(dataset.source.kind)
@@ -185,9 +184,10 @@ def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: D
             tables = deps.screen(config, dataset, tables, result)
     with _stage(result, Stage.VALIDATE):
         built = package.build(config, dataset, tables, origin=source.describe_origin())
+        package.materialise(built, workdir / "package")
         report = validation.validate_package(built.descriptor, workdir / "package", engine=deps.validation_engine)
+        package.write_report(report, workdir / "package")
         result.validation = validation.summarise(report)
-        package.attach_report(built, report)
         _fill_figures(result, built)
     if not report.get("valid", False):
         _handle_invalid(config, dataset, built, workdir, result, dry_run=dry_run)
@@ -219,7 +219,6 @@ def _fill_figures(result: DatasetResult, built: package.BuiltPackage) -> None:
 
 def _handle_invalid(config: Config, dataset: DatasetConfig, built: package.BuiltPackage, workdir: Path,
                     result: DatasetResult, *, dry_run: bool) -> None:
-    from publisher import validation
     from publisher.errors import ValidationFailed
 
     summary = validation.one_line_summary(result.validation)
