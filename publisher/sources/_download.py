@@ -42,6 +42,8 @@ _SECRET_PARAM_RE = re.compile(
     r"|(apikey|token|secret|password)$",
     re.IGNORECASE,
 )
+_SLOW_HINT = "the server is slow or down; raise source.read_timeout if it is just slow"
+_DOWN_HINT = "the server is down or unreachable; the next run will try again"
 _ERRNO_RE = re.compile(r"\[Errno -?\d+\] [^'\"\])]+")
 
 
@@ -197,10 +199,10 @@ def _send(session: requests.Session, url: str, headers: Mapping[str, str],
                           hint="check the server's certificate; retrying will not help") from None
     except requests.exceptions.ConnectTimeout:
         raise _RetryableFailure(f"no connection within {request.connect_timeout:g} s",
-                                "the server is down or unreachable; the next run will try again") from None
+                                _DOWN_HINT) from None
     except requests.exceptions.Timeout:
         raise _RetryableFailure(f"timed out: no data for {request.read_timeout:g} s",
-                                "the server is slow or down; raise source.read_timeout if it is just slow") from None
+                                _SLOW_HINT) from None
     except requests.exceptions.ConnectionError as e:
         raise _RetryableFailure(f"cannot connect ({_errno_text(e)})",
                                 "check the host name and the network; the next run will try again") from None
@@ -264,7 +266,7 @@ def _stream_body(response: requests.Response, request: DownloadRequest, target: 
         target.unlink(missing_ok=True)
         if "timed out" in str(e).lower():
             raise _RetryableFailure(f"timed out after {size:,} bytes: no data for {request.read_timeout:g} s",
-                                    "the server is slow or down; raise source.read_timeout if it is just slow") from None
+                                    _SLOW_HINT) from None
         raise _RetryableFailure(f"the connection broke after {size:,} bytes",
                                 "the server or the network dropped the download; the next run will try again") from None
     except requests.exceptions.ContentDecodingError:
