@@ -72,6 +72,7 @@ _FREQUENCY_WORDS = {
     "mensual": "R/P1M", "trimestral": "R/P3M", "semestral": "R/P6M", "anual": "R/P1Y",
     "eventual": "eventual", "irregular": "eventual", "continuous": "R/PT1S",
 }
+_ISO_DURATION_RE = re.compile(r"^P(?:\d+[YMWD])*(?:T(?:\d+[HMS])+)?$")
 _ISO_FREQUENCY_RE = re.compile(r"^R/P(?:\d+[YMWD])+(?:T(?:\d+[HMS])+)?$|^R/PT(?:\d+[HMS])+$")
 
 
@@ -165,6 +166,47 @@ class StateConfig(Model):
     """``[state]``: where run history, hashes and cursors are kept."""
 
     path: str = ".publisher/state.db"
+    # a SQLAlchemy URL (postgresql+psycopg://...) instead of the SQLite file; may hold a password
+    url: StrOrEnv | None = None
+    # how long past its update frequency a dataset may go before `status` calls it overdue
+    freshness_grace: str = "PT6H"
+
+    @field_validator("freshness_grace")
+    @classmethod
+    def _iso_duration(cls, value: str) -> str:
+        if not _ISO_DURATION_RE.match(value.strip()) or value.strip() in ("P", "PT"):
+            raise ValueError(f"expected an ISO 8601 duration such as PT6H or P1D, got {value!r}")
+        return value.strip()
+
+
+class SmtpConfig(Model):
+    """``[notifications.smtp]``: e-mail over SMTP (STARTTLS by default)."""
+
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    starttls: bool = True
+    username: StrOrEnv | None = None
+    password: EnvRef | None = None
+    from_: str = Field(alias="from")
+    to: Annotated[tuple[str, ...], Field(min_length=1)]
+    timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class WebhookConfig(Model):
+    """``[notifications.webhook]``: a JSON POST; the URL may be ``{ env = ... }`` (it often holds a token)."""
+
+    url: StrOrEnv
+    timeout: Annotated[float, Field(gt=0, le=600)] = 10.0
+
+
+class NotificationsConfig(Model):
+    """``[notifications]``: who hears about a run, and when."""
+
+    when: Literal["always", "on_failure", "never"] = "on_failure"
+    smtp: SmtpConfig | None = None
+    webhook: WebhookConfig | None = None
 
 
 class FieldOverride(Model):
@@ -258,6 +300,7 @@ class Config(Model):
     portal: PortalConfig | None = None
     defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
     state: StateConfig = Field(default_factory=StateConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     output_dir: str = "datapackages"
     datasets: tuple[DatasetConfig, ...] = ()
     path: Path = Path(DEFAULT_CONFIG_NAME)
@@ -376,6 +419,8 @@ def parse_config(raw: dict[str, Any], config_path: Path) -> Config:
     if not isinstance(raw_datasets, list):
         raise ConfigError(f"{label}: datasets: expected an array of tables ([[datasets]])")
     raw["path"] = config_path
+    # The source tables are checked by their kind's Options below; here only their kind.
+    raw["datasets"] = [_with_bare_source(d) for d in raw_datasets]
     try:
         config = Config.model_validate(raw)
     except ValidationError as e:
@@ -388,6 +433,12 @@ def parse_config(raw: dict[str, Any], config_path: Path) -> Config:
         d.model_copy(update={"source": sources[i]}) for i, d in enumerate(config.datasets)
     )
     return config.model_copy(update={"datasets": datasets})
+
+
+def _with_bare_source(raw_dataset: Any) -> Any:
+    if isinstance(raw_dataset, dict) and isinstance(raw_dataset.get("source"), dict):
+        return {**raw_dataset, "source": {"kind": str(raw_dataset["source"].get("kind", ""))}}
+    return raw_dataset
 
 
 def _validate_sources(raw_datasets: list[Any], config_path: Path, problems: list[str]) -> list[SourceOptions]:
