@@ -130,6 +130,65 @@ class PortalConfig(Model):
         return value
 
 
+# --- privacy ----------------------------------------------------------------
+
+PolicyName = Literal["drop", "hash", "mask", "generalise", "allow"]
+
+
+class ColumnPolicy(Model):
+    """One column's privacy policy: ``email = { policy = "hash" }``.
+
+    ``generalise`` takes exactly one of ``to`` (dates: month or year), ``bands``
+    (ages: band width in years) or ``decimals`` (coordinates); ``allow`` needs
+    a ``reason``, which is recorded in the package metadata.
+    """
+
+    policy: PolicyName
+    to: Literal["month", "year"] | None = None
+    bands: Annotated[int, Field(ge=1, le=100)] | None = None
+    decimals: Annotated[int, Field(ge=0, le=6)] | None = None
+    reason: str | None = None
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _american_spelling(cls, value: object) -> object:
+        return "generalise" if value == "generalize" else value
+
+    @model_validator(mode="after")
+    def _options_match_policy(self) -> ColumnPolicy:
+        options = [key for key in ("to", "bands", "decimals") if getattr(self, key) is not None]
+        if self.policy == "generalise" and len(options) != 1:
+            raise ValueError('generalise needs exactly one of to = "month"|"year", bands = N or decimals = N')
+        if self.policy != "generalise" and options:
+            raise ValueError(f"{options[0]} applies only to policy = \"generalise\"")
+        if self.policy == "allow" and not (self.reason or "").strip():
+            raise ValueError('allow needs a reason, e.g. reason = "barrio names are not personal"')
+        if self.policy != "allow" and self.reason is not None:
+            raise ValueError('reason applies only to policy = "allow"')
+        return self
+
+
+class SmallCellSuppression(Model):
+    """``suppress_small_cells = { columns = ["casos"], k = 5 }`` for aggregate tables."""
+
+    columns: tuple[str, ...] = Field(min_length=1)
+    k: Annotated[int, Field(ge=2, le=1000)] | None = None  # default: [defaults.privacy] small_cell_k
+
+
+class PrivacyConfig(Model):
+    """``[datasets.privacy]``: column policies (by column name, in every table) and suppression."""
+
+    columns: dict[str, ColumnPolicy] = Field(default_factory=dict)
+    suppress_small_cells: SmallCellSuppression | None = None
+
+
+class PrivacyDefaults(Model):
+    """``[defaults.privacy]``: the HMAC key for ``hash`` and the default k."""
+
+    hash_key: EnvRef = Field(default_factory=lambda: EnvRef(env="PUBLISHER_HASH_KEY"))
+    small_cell_k: Annotated[int, Field(ge=2, le=1000)] = 5
+
+
 OnInvalid = Literal["block", "warn"]
 OnRemoved = Literal["keep", "private", "delete"]
 
@@ -147,6 +206,7 @@ class DefaultsConfig(Model):
     maintainer_email: str | None = None
     author: str | None = None
     author_email: str | None = None
+    privacy: PrivacyDefaults = Field(default_factory=PrivacyDefaults)
 
     _license = field_validator("license")(lambda cls, v: _check_license(v))
     _schedule = field_validator("schedule")(lambda cls, v: check_crontab(v))
@@ -274,6 +334,7 @@ class DatasetConfig(Model):
     source_system: str | None = None
     source: SourceOptions
     schema_: SchemaOverrides = Field(default_factory=SchemaOverrides, alias="schema")
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
