@@ -30,7 +30,8 @@ from publisher.config import Config, DatasetConfig
 from publisher.errors import DescribeError, PublisherError, Stage
 from publisher.licenses import frictionless_license
 from publisher.sources import StagedFile
-from publisher.tables import DescribedTable, describe_file
+from publisher.tables import DescribedTable
+from publisher.tables.describe import describe_file
 
 log = logging.getLogger(__name__)
 

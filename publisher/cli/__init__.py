@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import click
 
 from publisher import __version__
+from publisher.config import Config
 from publisher.errors import ConfigError, PublisherError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -41,7 +42,7 @@ class CliState:
     verbose: bool
     debug: bool
 
-    def load_config(self):  # type: ignore[no-untyped-def]
+    def load_config(self) -> Config:
         from publisher.config import load_config
 
         return load_config(self.config_path)

@@ -111,7 +111,7 @@ def _staged_file(path: Path, sheet: str | None, encoding: str | None, delimiter:
 def describe(state: CliState, path: Path, sheet: str | None, encoding: str | None, delimiter: str | None,
              header_row: int | None, as_json: bool) -> None:
     """Describe a local file with no config: encoding, dialect and typed schema."""
-    from publisher.tables import source_descriptor
+    from publisher.tables.describe import source_descriptor
 
     descriptor = source_descriptor(_staged_file(path, sheet, encoding, delimiter, header_row))
     if as_json:

@@ -1,0 +1,172 @@
+"""The pipeline end to end on local files: outcomes, idempotence, bad input that loses nothing."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from publisher.config import load_config
+from publisher.outcomes import Outcome
+from publisher.runner import RunDeps, run
+
+GOOD_CSV = "fecha;distrito;cantidad;monto\r\n01/02/2025;Centro;12;1.234,50\r\n02/02/2025;Norte;7;99,90\r\n"
+
+
+def make_config(tmp_path: Path, datasets: str, defaults: str = "") -> Path:
+    path = tmp_path / "harvest_config.toml"
+    path.write_text(f"[defaults]\n{defaults}\n{datasets}", encoding="utf-8")
+    return path
+
+
+def dataset(name: str, filename: str, extra: str = "") -> str:
+    return (f'[[datasets]]\nname = "{name}"\ntitle = "{name.title()}"\n'
+            f'source = {{ kind = "file", path = "{filename}" }}\n{extra}\n')
+
+
+def run_all(config_path: Path, *names: str, dry_run: bool = False):  # type: ignore[no-untyped-def]
+    return run(load_config(config_path), names, dry_run=dry_run, deps=RunDeps())
+
+
+def test_first_run_writes_the_package_and_second_run_is_unchanged(tmp_path: Path) -> None:
+    (tmp_path / "reclamos.csv").write_bytes(GOOD_CSV.encode("latin-1"))
+    config_path = make_config(tmp_path, dataset("reclamos", "reclamos.csv"))
+    report = run_all(config_path)
+    (result,) = report.results
+    assert result.outcome is Outcome.WRITTEN, result.message
+    assert report.exit_code == 0
+    package_dir = tmp_path / "datapackages" / "reclamos"
+    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+    fields = {f["name"]: f["type"] for f in descriptor["resources"][0]["schema"]["fields"]}
+    assert fields == {"fecha": "date", "distrito": "string", "cantidad": "integer", "monto": "number"}
+    data = (package_dir / "data" / "reclamos.csv").read_text(encoding="utf-8")
+    assert data.splitlines() == ["fecha,distrito,cantidad,monto", "2025-02-01,Centro,12,1234.50",
+                                 "2025-02-02,Norte,7,99.90"]
+    assert json.loads((package_dir / "validation.json").read_text(encoding="utf-8"))["valid"] is True
+    assert result.rows == 2 and result.package_sha256
+
+    again = run_all(config_path).results[0]
+    assert again.outcome is Outcome.UNCHANGED
+    assert again.package_sha256 == result.package_sha256
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "reclamos.csv").write_bytes(GOOD_CSV.encode("latin-1"))
+    report = run_all(make_config(tmp_path, dataset("reclamos", "reclamos.csv")), dry_run=True)
+    assert report.results[0].message.startswith("would write")
+    assert not (tmp_path / "datapackages").exists()
+    assert report.exit_code == 0
+
+
+def corrupt_xlsx(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook>")
+    path.write_bytes(path.read_bytes()[:40])
+
+
+BAD_INPUTS = {
+    "empty": ("datos.csv", lambda p: p.write_bytes(b"")),
+    "binary named csv": ("datos.csv", lambda p: p.write_bytes(bytes(range(256)) * 40)),
+    "truncated xlsx": ("datos.xlsx", corrupt_xlsx),
+    "json not records": ("datos.json", lambda p: p.write_text("[1, 2, 3]", encoding="utf-8")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_fails_one_dataset_in_one_line_and_keeps_the_previous_package(tmp_path: Path, case: str) -> None:
+    filename, spoil = BAD_INPUTS[case]
+    good = "id,nombre_barrio\n1,Centro\n" if not filename.endswith(".json") else '[{"id": 1, "b": "Centro"}]'
+    source = tmp_path / filename
+    if filename.endswith(".xlsx"):
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(str(source))
+        sheet = book.add_worksheet()
+        sheet.write_row(0, 0, ["id", "barrio"])
+        sheet.write_row(1, 0, [1, "Centro"])
+        book.close()
+    else:
+        source.write_text(good, encoding="utf-8")
+    (tmp_path / "otro.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    config_path = make_config(tmp_path, dataset("datos", filename) + dataset("otro", "otro.csv"))
+    assert run_all(config_path).exit_code == 0
+    package_dir = tmp_path / "datapackages" / "datos"
+    before = (package_dir / "datapackage.json").read_text(encoding="utf-8")
+
+    spoil(source)
+    report = run_all(config_path)
+    failed, other = report.results
+    assert failed.outcome is Outcome.FAILED
+    assert failed.stage == "describe"
+    assert failed.message.startswith("dataset 'datos' [describe]: ")
+    assert "\n" not in failed.message
+    assert other.outcome is Outcome.UNCHANGED, "one bad dataset never stops the others"
+    assert report.exit_code == 1
+    assert (package_dir / "datapackage.json").read_text(encoding="utf-8") == before
+
+
+def test_header_only_file_is_a_valid_empty_table(tmp_path: Path) -> None:
+    (tmp_path / "vacio.csv").write_text("id,barrio\n", encoding="utf-8")
+    result = run_all(make_config(tmp_path, dataset("vacio", "vacio.csv"))).results[0]
+    assert result.ok, result.message
+    assert result.rows == 0
+
+
+def test_invalid_data_is_blocked_and_kept_for_inspection(tmp_path: Path) -> None:
+    (tmp_path / "reclamos.csv").write_bytes(GOOD_CSV.encode("latin-1"))
+    rule = '[datasets.schema.fields.cantidad]\nconstraints = { maximum = 10 }\n'
+    config_path = make_config(tmp_path, dataset("reclamos", "reclamos.csv", rule))
+    result = run_all(config_path).results[0]
+    assert result.outcome is Outcome.BLOCKED
+    assert result.stage == "validate"
+    assert "1 constraint-error" in result.message
+    assert not (tmp_path / "datapackages" / "reclamos").exists()
+    rejected = json.loads((tmp_path / "datapackages" / ".rejected" / "reclamos" / "validation.json").read_text())
+    assert rejected["valid"] is False
+    assert result.validation["by_type"] == {"constraint-error": 1}
+
+
+def test_on_invalid_warn_publishes_anyway(tmp_path: Path) -> None:
+    (tmp_path / "reclamos.csv").write_bytes(GOOD_CSV.encode("latin-1"))
+    rule = 'on_invalid = "warn"\n[datasets.schema.fields.cantidad]\nconstraints = { maximum = 10 }\n'
+    result = run_all(make_config(tmp_path, dataset("reclamos", "reclamos.csv", rule))).results[0]
+    assert result.outcome is Outcome.WRITTEN
+    assert result.validation["valid"] is False
+
+
+def test_steward_overrides_reach_the_schema(tmp_path: Path) -> None:
+    (tmp_path / "barrios.csv").write_text("codigo,barrio\n01,Centro\n02,Norte\n", encoding="utf-8")
+    rules = ('[datasets.schema]\nprimary_key = ["codigo"]\n'
+             '[datasets.schema.fields.barrio]\ntitle = "Barrio"\nconstraints = { required = true }\n')
+    config_path = make_config(tmp_path, dataset("barrios", "barrios.csv", rules))
+    result = run_all(config_path).results[0]
+    assert result.ok, result.message
+    descriptor = json.loads((tmp_path / "datapackages" / "barrios" / "datapackage.json").read_text())
+    schema = descriptor["resources"][0]["schema"]
+    assert schema["primaryKey"] == ["codigo"]
+    fields = {f["name"]: f for f in schema["fields"]}
+    assert fields["codigo"]["type"] == "string", "leading zeros stay text"
+    assert fields["barrio"]["title"] == "Barrio"
+    assert fields["barrio"]["constraints"] == {"required": True}
+
+
+def test_duplicate_primary_key_blocks(tmp_path: Path) -> None:
+    (tmp_path / "barrios.csv").write_text("codigo,barrio\n01,Centro\n01,Norte\n", encoding="utf-8")
+    rules = '[datasets.schema]\nprimary_key = ["codigo"]\n'
+    result = run_all(make_config(tmp_path, dataset("barrios", "barrios.csv", rules))).results[0]
+    assert result.outcome is Outcome.BLOCKED
+    assert "primary-key" in result.message
+
+
+def test_repository_samples_run_end_to_end(tmp_path: Path) -> None:
+    """The embedded default: the repository's own config over its sample files."""
+    repo = Path(__file__).resolve().parents[1]
+    config = load_config(repo / "harvest_config.toml")
+    config = config.model_copy(update={"output_dir": str(tmp_path / "out")})
+    report = run(config, deps=RunDeps())
+    assert [r.outcome for r in report.results] == [Outcome.WRITTEN] * len(config.datasets), [
+        r.message for r in report.results
+    ]
+    assert report.exit_code == 0
