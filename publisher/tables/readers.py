@@ -91,12 +91,16 @@ def _open_delimited(path: Path, read: ReadOptions, fmt: str) -> RawTable:
     sample, complete = read_sample(path, encoding)
     delimiter = read.delimiter or ("\t" if fmt == "tsv" else None)
     dialect = sniff_dialect(sample, complete, delimiter)
-    header_row = read.header_row or read.skip_rows + 1
-
     def records() -> Iterator[list[str]]:
         with path.open(encoding=encoding, newline="") as handle:
             yield from csv.reader(handle, delimiter=dialect.delimiter, strict=False)
 
+    header_row = read.header_row or read.skip_rows + 1
+    notes = []
+    if read.header_row is None and not read.skip_rows:
+        header_row = _first_non_blank(records())
+        if header_row > 1:
+            notes.append(f"skipped {header_row - 1} blank lines above the header")
     labels = _nth_record(records(), header_row, path)
 
     def rows() -> Iterator[list[str]]:
@@ -110,7 +114,7 @@ def _open_delimited(path: Path, read: ReadOptions, fmt: str) -> RawTable:
         frictionless_dialect["headerRows"] = [header_row]
     return RawTable(
         format=fmt, labels=labels, rows=rows, encoding=encoding, header_row=header_row,
-        dialect=dialect.as_descriptor(), frictionless_dialect=frictionless_dialect,
+        dialect=dialect.as_descriptor(), frictionless_dialect=frictionless_dialect, notes=notes,
     )
 
 
@@ -126,6 +130,13 @@ def _check_decodes(path: Path, encoding: str) -> None:
             f"cannot decode {path.name} as {encoding}: {error.reason} at byte {error.start}",
             hint="fix read.encoding or remove it to detect the encoding",
         ) from None
+
+
+def _first_non_blank(records: Iterator[list[str]]) -> int:
+    for index, record in enumerate(records, start=1):
+        if any(cell.strip() for cell in record):
+            return index
+    return 1
 
 
 def _nth_record(records: Iterator[list[str]], number: int, path: Path) -> list[str]:
