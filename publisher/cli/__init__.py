@@ -104,8 +104,15 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
+    debug = "--debug" in sys.argv[1:]
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:
         click.secho("interrupted", fg="yellow", err=True)
         raise SystemExit(130) from None
+    except Exception as e:
+        if debug:
+            raise
+        click.secho(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
+                    fg="red", err=True)
+        raise SystemExit(EXIT_INTERNAL) from None
