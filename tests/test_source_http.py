@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -455,3 +456,31 @@ def test_bad_http_options_are_reported_with_their_key_path(tmp_path: Path, sourc
     assert len(problems) == 1
     assert problems[0].startswith(f"harvest_config.toml: {expected}")
     assert "abc123" not in problems[0]
+
+
+# --- transfer encodings and broken transfers -----------------------------------
+
+def test_a_gzip_encoded_body_is_staged_decoded(server: HTTPServer, tmp_path: Path) -> None:
+    import gzip
+
+    server.expect_request("/arbolado.csv").respond_with_data(
+        gzip.compress(BODY), content_type="text/csv", headers={"Content-Encoding": "gzip"})
+
+    extraction = extract(source(server.url_for("/arbolado.csv"), tmp_path), tmp_path)
+
+    assert extraction.files[0].path.read_bytes() == BODY
+    assert extraction.state["sha256"] == hashlib.sha256(BODY).hexdigest()
+
+
+def test_a_truncated_body_is_transient(server: HTTPServer, tmp_path: Path) -> None:
+    # the server promises more bytes than it sends, then closes the connection
+    # (an iterable body: werkzeug would correct the Content-Length of a bytes body)
+    server.expect_request("/arbolado.csv").respond_with_handler(lambda request: Response(
+        iter([BODY[:20]]), headers={"Content-Length": str(len(BODY) * 10)}, content_type="text/csv"))
+
+    with pytest.raises(TransientSourceError) as caught:
+        extract(source(server.url_for("/arbolado.csv"), tmp_path, retries=1, read_timeout=2), tmp_path)
+
+    assert re.search(r"the connection broke after \d+ bytes \(2 attempts\)", caught.value.one_line())
+    assert list((tmp_path / "staging").iterdir()) == []
+    assert len(server.log) == 2
