@@ -484,3 +484,25 @@ def test_a_truncated_body_is_transient(server: HTTPServer, tmp_path: Path) -> No
     assert re.search(r"the connection broke after \d+ bytes \(2 attempts\)", caught.value.one_line())
     assert list((tmp_path / "staging").iterdir()) == []
     assert len(server.log) == 2
+
+
+def test_logs_never_carry_the_token(server: HTTPServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from publisher.sources._download import mask_urls_in
+
+    server.expect_oneshot_request("/arbolado.csv").respond_with_data("busy", status=503)
+    server.expect_request("/arbolado.csv").respond_with_data(BODY, content_type="text/csv")
+    caplog.set_level(logging.DEBUG)
+
+    url = server.url_for("/arbolado.csv") + f"?token={TOKEN}"
+    extract(source(url, tmp_path, environ={"T": TOKEN}, auth={"type": "bearer", "token": {"env": "T"}}), tmp_path)
+
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("publisher")]
+    assert any("retry 1 of 3" in line for line in ours)
+    assert not any(TOKEN in line for line in ours)
+    # urllib3's own debug lines quote the path and query: mask_urls_in is the filter for them
+    theirs = [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")]
+    assert any(TOKEN in line for line in theirs)
+    assert not any(TOKEN in mask_urls_in(line) for line in theirs)
+    assert mask_urls_in("https://ana:clave@d.example/a?x=1&api_key=k") == "https://***@d.example/a?x=1&api_key=***"

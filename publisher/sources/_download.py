@@ -64,6 +64,18 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pairs), ""))
 
 
+_QUERY_PAIR_RE = re.compile(r"([?&])([^=&?#\s\"']+)=([^&#\s\"']*)")
+_USERINFO_RE = re.compile(r"(//)[^/@\s\"']+@")
+
+
+def mask_urls_in(text: str) -> str:
+    """Mask credentials and secret query values in free text (a log line that quotes a URL or path)."""
+    text = _USERINFO_RE.sub(r"\1***@", text)
+    return _QUERY_PAIR_RE.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}=***" if is_secret_param(m.group(2)) else m.group(0), text
+    )
+
+
 @dataclass(frozen=True)
 class DownloadRequest:
     """What to fetch and how; ``secret_headers`` are lowercase names never sent cross-origin."""
