@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 
 pytest_plugins: list[str] = [
+    "tests.fixtures_postgres",
 ]
 
 
