@@ -99,6 +99,8 @@ class RunDeps:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     on_result: Callable[[DatasetResult], None] | None = None  # progress display
+    # called with the live result as a dataset starts (the scheduler reads .stage to record an abort)
+    on_start: Callable[[DatasetResult], None] | None = None
     full_refresh: bool = False
     validation_engine: str = "auto"
 
@@ -124,6 +126,8 @@ def run(config: Config, names: Sequence[str] = (), *, dry_run: bool = False,
 def run_dataset(config: Config, dataset: DatasetConfig, *, dry_run: bool, deps: RunDeps) -> DatasetResult:
     """One dataset, start to end, under its lock; the outcome is always recorded."""
     result = DatasetResult(dataset=dataset.name, started_at=deps.now())
+    if deps.on_start:
+        deps.on_start(result)
     try:
         with deps.state.lock(dataset.name), tempfile.TemporaryDirectory(prefix=f"publisher-{dataset.name}-") as tmp:
             _run_stages(config, dataset, Path(tmp), result, dry_run=dry_run, deps=deps)

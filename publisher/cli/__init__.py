@@ -31,6 +31,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # Modules that add commands to the group; each defines `register(group)`.
 COMMAND_MODULES = (
     "publisher.cli.core",
+    "publisher.cli.ops",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
