@@ -72,8 +72,9 @@ def measure_publisher(path: str, engine: str) -> dict[str, float]:
 def measure_frictionless(path: str) -> dict[str, float]:
     import frictionless
 
+    source = Path(path)
     started = time.perf_counter()
-    described = frictionless.describe(path, type="resource")
+    described = frictionless.describe(source.name, basepath=str(source.parent), type="resource")
     middle = time.perf_counter()
     report = described.validate()
     finished = time.perf_counter()
@@ -113,12 +114,12 @@ def main() -> None:
     for engine in args.engines.split(","):
         rows.append((f"publisher describe+validate ({engine})", run_child("publisher", path, engine)))
     print(f"{'measurement':<44}{'describe s':>11}{'validate s':>11}{'total s':>9}{'rows/s':>11}"
-          f"{'peak MB':>9}{'vs frictionless':>17}")
+          f"{'peak MB':>9}{'speed vs frictionless':>23}{'valid':>7}")
     for label, result in rows:
         rate = result["rows"] / result["total_s"]
         ratio = baseline["total_s"] / result["total_s"]
         print(f"{label:<44}{result['describe_s']:>11.1f}{result['validate_s']:>11.1f}{result['total_s']:>9.1f}"
-              f"{rate:>11,.0f}{result['peak_rss_mb']:>9.0f}{ratio:>16.2f}x")
+              f"{rate:>11,.0f}{result['peak_rss_mb']:>9.0f}{ratio:>22.2f}x{result['valid']!s:>7}")
 
 
 if __name__ == "__main__":
