@@ -106,6 +106,7 @@ def build(config: Config, dataset: DatasetConfig, tables: list[DescribedTable], 
     sha = _descriptor_sha256(descriptor)
     descriptor["publisher"] = {
         "package_sha256": sha,
+        "config_sha256": config_sha256(config, dataset),
         "version": __version__,
         "update_frequency": config.frequency_of(dataset),
         "source_kind": dataset.source.kind,
@@ -162,6 +163,25 @@ def _contributors(config: Config, dataset: DatasetConfig) -> list[dict[str, str]
     return people
 
 
+def config_sha256(config: Config, dataset: DatasetConfig) -> str:
+    """A fingerprint of everything in the config that shapes this dataset's package."""
+    settings = {
+        "dataset": dataset.model_dump(mode="json", by_alias=True),
+        "defaults": config.defaults.model_dump(mode="json"),
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def read_publisher_metadata(target: Path) -> dict[str, Any]:
+    """The ``publisher`` section of the package written at ``target`` ({} when none)."""
+    try:
+        descriptor = json.loads((target / "datapackage.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    section = descriptor.get("publisher")
+    return section if isinstance(section, dict) else {}
+
+
 def _descriptor_sha256(descriptor: dict[str, Any]) -> str:
     canonical = json.dumps(descriptor, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -193,11 +213,7 @@ def exists(target: Path) -> bool:
 
 def read_sha256(target: Path) -> str | None:
     """The package_sha256 of the package written at ``target``, if any."""
-    try:
-        descriptor = json.loads((target / "datapackage.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = descriptor.get("publisher", {}).get("package_sha256")
+    value = read_publisher_metadata(target).get("package_sha256")
     return value if isinstance(value, str) else None
 
 

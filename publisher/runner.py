@@ -28,7 +28,7 @@ from publisher import package, validation
 from publisher.config import Config, DatasetConfig
 from publisher.errors import PublisherError, Stage
 from publisher.outcomes import DatasetResult, Outcome, RunReport
-from publisher.sources import SourceContext, registry
+from publisher.sources import Extraction, Source, SourceContext, registry
 
 log = logging.getLogger(__name__)
 
@@ -166,18 +166,12 @@ def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: D
                 *, dry_run: bool, deps: RunDeps) -> None:
     target = config.output_path / dataset.name
     with _stage(result, Stage.EXTRACT):
-        source_class = registry.get(dataset.source.kind)
-        assert source_class is not None  # checked when the config was loaded
-        context = SourceContext(
-            dataset=dataset.name, base_dir=config.base_dir, environ=deps.environ,
-            session_factory=deps.session_factory, previous_state=deps.state.source_state(dataset.name),
-            now=deps.now, full_refresh=deps.full_refresh,
-            previous_package_dir=target if package.exists(target) else None,
-        )
-        source = source_class(dataset.source, context)
-        extraction = source.extract(workdir / "staging")
+        source, extraction = _extract(config, dataset, target, workdir, deps, full_refresh=deps.full_refresh)
+        if extraction.not_modified and not _same_config(config, dataset, target):
+            # The source has not changed but the steward's settings have: rebuild from a full extract.
+            source, extraction = _extract(config, dataset, target, workdir, deps, full_refresh=True)
         result.source_state = dict(extraction.state)
-    if extraction.not_modified and package.exists(target):
+    if extraction.not_modified:
         result.outcome = Outcome.UNCHANGED
         result.message = "source not modified since the last run"
         return
@@ -212,6 +206,27 @@ def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: D
             result.outcome = Outcome.SKIPPED
     if not dry_run and result.ok:
         deps.state.commit_source_state(dataset.name, result.source_state)
+
+
+def _extract(config: Config, dataset: DatasetConfig, target: Path, workdir: Path, deps: RunDeps,
+             *, full_refresh: bool) -> tuple[Source, Extraction]:
+    source_class = registry.get(dataset.source.kind)
+    assert source_class is not None  # checked when the config was loaded
+    context = SourceContext(
+        dataset=dataset.name, base_dir=config.base_dir, environ=deps.environ,
+        session_factory=deps.session_factory, previous_state=deps.state.source_state(dataset.name),
+        now=deps.now, full_refresh=full_refresh,
+        previous_package_dir=target if package.exists(target) else None,
+    )
+    source = source_class(dataset.source, context)
+    staging = workdir / "staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    return source, source.extract(staging)
+
+
+def _same_config(config: Config, dataset: DatasetConfig, target: Path) -> bool:
+    written = package.read_publisher_metadata(target).get("config_sha256")
+    return package.exists(target) and written == package.config_sha256(config, dataset)
 
 
 def _fill_figures(result: DatasetResult, built: package.BuiltPackage) -> None:

@@ -8,6 +8,7 @@ and ``one_line_summary`` turn a report into what a person reads.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,6 +21,7 @@ from publisher.errors import DescribeError
 Engine = Literal["frictionless", "fast", "auto"]
 ENGINES: tuple[str, ...] = ("frictionless", "fast", "auto")
 LIMIT_ERRORS = 1000
+NORMALISED_ONLY = frozenset({"geojson"})  # formats frictionless cannot read as tables
 FIRST_ERRORS = 5
 
 
@@ -128,14 +130,35 @@ def validate_file(staged: Any, *, schema_path: Path | None = None, engine: str =
     """Validate a local file as read (detected encoding and dialect), for `publisher validate`.
 
     With ``schema_path`` the steward's Table Schema replaces the inferred one.
+    Formats frictionless cannot read as a table (GeoJSON) are validated in
+    their normalised form, as the pipeline publishes them.
     """
     from publisher.tables.describe import source_descriptor
 
     descriptor = dict(source_descriptor(staged))
     descriptor["path"] = staged.path.name
-    if schema_path is not None:
-        try:
-            descriptor["schema"] = frictionless.Schema(str(schema_path)).to_descriptor()
-        except frictionless.FrictionlessException as e:
-            raise DescribeError(f"{schema_path}: not a valid Table Schema: {e.error.message}") from e
-    return validate_resource(descriptor, staged.path.parent, engine=engine, limit_errors=limit_errors)
+    basedir = staged.path.parent
+    with tempfile.TemporaryDirectory(prefix="publisher-validate-") as tmp:
+        if descriptor.get("format") in NORMALISED_ONLY:
+            descriptor, basedir = _normalised_descriptor(staged, Path(tmp))
+        if schema_path is not None:
+            descriptor["schema"] = _load_schema(schema_path)
+        return validate_resource(descriptor, basedir, engine=engine, limit_errors=limit_errors)
+
+
+def _normalised_descriptor(staged: Any, folder: Path) -> tuple[dict[str, Any], Path]:
+    from publisher.config import SchemaOverrides
+    from publisher.tables.describe import describe_file
+
+    table = describe_file(staged, folder / f"{staged.name}.csv", SchemaOverrides())
+    descriptor = {"name": table.name, "path": table.path.name, "format": "csv", "encoding": "utf-8",
+                  "schema": table.schema}
+    return descriptor, folder
+
+
+def _load_schema(schema_path: Path) -> dict[str, Any]:
+    try:
+        schema: dict[str, Any] = frictionless.Schema(str(schema_path)).to_descriptor()
+    except frictionless.FrictionlessException as e:
+        raise DescribeError(f"{schema_path}: not a valid Table Schema: {e.error.message}") from e
+    return schema
