@@ -170,3 +170,33 @@ def test_repository_samples_run_end_to_end(tmp_path: Path) -> None:
         r.message for r in report.results
     ]
     assert report.exit_code == 0
+
+
+def test_http_source_not_modified_is_unchanged_until_the_config_changes(tmp_path: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug import Request, Response
+
+    body = "id,barrio\n1,Centro\n2,Norte\n"
+    requests_seen: list[str | None] = []
+
+    def handler(request: Request) -> Response:
+        requests_seen.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(body, headers={"ETag": '"v1"', "Content-Type": "text/csv"})
+
+    httpserver.expect_request("/barrios.csv").respond_with_handler(handler)
+    entry = (f'[[datasets]]\nname = "barrios"\ntitle = "Barrios"\n'
+             f'source = {{ kind = "http", url = "{httpserver.url_for("/barrios.csv")}" }}\n')
+    config_path = make_config(tmp_path, entry)
+    deps = RunDeps()  # one state store across the runs, as the SQLite one would be
+    assert run(load_config(config_path), deps=deps).results[0].outcome is Outcome.WRITTEN
+    second = run(load_config(config_path), deps=deps).results[0]
+    assert second.outcome is Outcome.UNCHANGED
+    assert second.message == "source not modified since the last run"
+    assert requests_seen == [None, '"v1"']
+
+    config_path.write_text(entry.replace('title = "Barrios"', 'title = "Barrios de la ciudad"'), encoding="utf-8")
+    third = run(load_config(config_path), deps=deps).results[0]
+    assert third.outcome is Outcome.WRITTEN, "a config change rebuilds the package from a full download"
+    descriptor = json.loads((tmp_path / "datapackages" / "barrios" / "datapackage.json").read_text())
+    assert descriptor["title"] == "Barrios de la ciudad"
