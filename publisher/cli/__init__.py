@@ -82,6 +82,17 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class MaskSecrets(logging.Filter):
+    """Mask credentials and secret query values in every log line (urllib3 logs URLs at DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from publisher.sources._download import mask_urls_in
+
+        record.msg = mask_urls_in(record.getMessage())
+        record.args = None
+        return True
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="publisher")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), envvar="PUBLISHER_CONFIG",
@@ -97,6 +108,8 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, debug: bool
     """
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskSecrets())
     ctx.obj = CliState(config_path=config_path, verbose=verbose, debug=debug)
 
 
