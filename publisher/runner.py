@@ -103,6 +103,7 @@ class RunDeps:
     on_start: Callable[[DatasetResult], None] | None = None
     full_refresh: bool = False
     validation_engine: str = "auto"
+    allow_mass_withdrawal: bool = False  # lift the portal's mass-withdrawal guard for this run
 
 
 def run(config: Config, names: Sequence[str] = (), *, dry_run: bool = False,
@@ -118,9 +119,23 @@ def run(config: Config, names: Sequence[str] = (), *, dry_run: bool = False,
         deps.state.record(report, result)
         if deps.on_result:
             deps.on_result(result)
+    if not names and deps.portal is not None:
+        _withdraw_removed(config, report, dry_run=dry_run, deps=deps)
     report.finished_at = deps.now()
     deps.state.finish_run(report)
     return report
+
+
+def _withdraw_removed(config: Config, report: RunReport, *, dry_run: bool, deps: RunDeps) -> None:
+    """Datasets the portal holds for us that left the config (only when the whole config runs)."""
+    withdraw = getattr(deps.portal, "withdraw_removed", None)
+    if withdraw is None:
+        return
+    for result in withdraw(config, dry_run=dry_run, allow_mass=deps.allow_mass_withdrawal):
+        report.results.append(result)
+        deps.state.record(report, result)
+        if deps.on_result:
+            deps.on_result(result)
 
 
 def run_dataset(config: Config, dataset: DatasetConfig, *, dry_run: bool, deps: RunDeps) -> DatasetResult:
