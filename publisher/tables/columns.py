@@ -17,10 +17,9 @@ from typing import Any
 from publisher.config import FieldOverride, SchemaOverrides
 from publisher.errors import DescribeError
 from publisher.tables import normalise
-from publisher.tables.infer import DATE_PATTERNS, Inferred, type_hints_descriptor
+from publisher.tables.infer import Inferred, type_hints_descriptor
 
 FRICTIONLESS_DEFAULT_FORMAT_TYPES = ("date", "datetime", "time")
-_ISO_DATE = DATE_PATTERNS[0]
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class ColumnPlan:
     header: str  # header cell written into the normalised CSV
     field: dict[str, Any]  # final Table Schema field (describes the normalised CSV)
     source_field: dict[str, Any]  # Frictionless field that reads the source file
-    convert: normalise.Converter
+    convert: normalise.Converter | None  # None: written as read (stripped)
 
 
 def field_names(labels: Sequence[str]) -> list[str]:
@@ -130,7 +129,7 @@ def _is_source_pattern(field_type: str, fmt: str) -> bool:
 
 def _decide(
     guess: Inferred, override: FieldOverride, hint: dict[str, Any] | None
-) -> tuple[str, normalise.Converter, dict[str, Any]]:
+) -> tuple[str, normalise.Converter | None, dict[str, Any]]:
     """(final type, converter, source-side Frictionless hints)."""
     forced = override.type or (hint.get("type") if hint else None)
     if forced is None and (override.decimal_char or override.group_char):
@@ -149,25 +148,28 @@ def _changes_reading(override: FieldOverride) -> bool:
                 or override.false_values or (override.format and "%" in override.format))
 
 
-def _inferred_converter(guess: Inferred) -> normalise.Converter:
-    if guess.type == "integer":
-        return normalise.identity
+def _inferred_converter(guess: Inferred) -> normalise.Converter | None:
+    """Converters for values pass 1 checked; None means 'write as is'."""
     if guess.type == "number":
-        return normalise.number_converter(guess.decimal_char, guess.group_char)
+        return normalise.checked_number_converter(guess.decimal_char, guess.group_char)
     if guess.type == "boolean":
         return normalise.boolean_converter(None, None)
     if guess.type == "date":
-        return normalise.temporal_converter("date", guess.pattern or _ISO_DATE, None)
+        if guess.pattern is None:
+            return None
+        if guess.pattern.strptime in ("%d/%m/%Y", "%d-%m-%Y"):
+            return normalise.checked_dmy_converter(guess.pattern.strptime[2])
+        return normalise.temporal_converter("date", guess.pattern, None)
     if guess.type == "datetime":
         if guess.pattern is None:
             return normalise.iso_datetime_converter
         return normalise.temporal_converter("datetime", guess.pattern, None)
-    return normalise.identity
+    return None
 
 
 def _forced(
     field_type: str, guess: Inferred, override: FieldOverride
-) -> tuple[str, normalise.Converter, dict[str, Any]]:
+) -> tuple[str, normalise.Converter | None, dict[str, Any]]:
     hints: dict[str, Any] = {}
     if field_type in ("integer", "number"):
         same_kind = guess.type in ("integer", "number")
@@ -197,5 +199,5 @@ def _forced(
         elif pattern is not None and pattern.strptime:
             hints["format"] = pattern.strptime
         return field_type, normalise.temporal_converter(field_type, pattern, strptime), hints
-    return field_type, normalise.identity, hints
+    return field_type, None, hints
 

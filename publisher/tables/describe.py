@@ -110,7 +110,7 @@ def source_descriptor(staged: StagedFile) -> dict[str, Any]:
         descriptor["encoding"] = raw.encoding
     if raw.frictionless_dialect:
         descriptor["dialect"] = raw.frictionless_dialect
-    missing = [""] + sorted(analysis.scan.whitespace_cells)
+    missing = ["", *sorted(analysis.scan.whitespace_cells)]
     descriptor["schema"] = {"fields": [p.source_field for p in analysis.plans], "missingValues": missing}
     return descriptor
 
@@ -121,10 +121,24 @@ def analyse(staged: StagedFile, overrides: SchemaOverrides) -> Analysis:
     missing = _missing_values(overrides)
     scan = _scan(raw, missing, staged.path.name)
     inferred = [stats.result() for stats in scan.stats]
-    plans = plan_columns(scan.labels, inferred, overrides, staged.schema_hint, staged.path.name)
+    hint = _schema_hint(raw, staged.schema_hint)
+    plans = plan_columns(scan.labels, inferred, overrides, hint, staged.path.name)
     _check_keys(overrides, plans, staged.path.name)
     notes = list(raw.notes) + _scan_notes(scan, plans)
     return Analysis(raw, scan, plans, missing, notes)
+
+
+def _schema_hint(raw: RawTable, staged_hint: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The source's own hint, plus the types the format fixes (GeoJSON geometry)."""
+    if not raw.column_types:
+        return staged_hint
+    fields = [{"name": name, "type": kind} for name, kind in raw.column_types.items()]
+    if staged_hint:
+        fields += list(staged_hint.get("fields", [])) if "fields" in staged_hint else [
+            {"name": key, **value} if isinstance(value, dict) else {"name": key, "type": value}
+            for key, value in staged_hint.items()
+        ]
+    return {"fields": fields}
 
 
 def _missing_values(overrides: SchemaOverrides) -> frozenset[str]:
@@ -152,7 +166,7 @@ def _scan(raw: RawTable, missing: frozenset[str], file_name: str) -> Scan:
             scan.long_rows += any(stripped[width:])
         elif len(stripped) < width:
             scan.short_rows += 1
-        for index, (cell, value) in enumerate(zip(row, stripped)):
+        for index, (cell, value) in enumerate(zip(row, stripped, strict=False)):
             if index >= width:
                 break
             if value:
@@ -174,7 +188,10 @@ def _drop_trailing_empty_columns(scan: Scan, present: list[bool], file_name: str
     del scan.labels[keep:]
     del scan.stats[keep:]
     if not scan.labels:
-        raise DescribeError(f"{file_name}: the header row {scan.header_row} is blank", hint="set read.header_row to the row holding the labels")
+        raise DescribeError(
+            f"{file_name}: the header row {scan.header_row} is blank",
+            hint="set read.header_row to the row holding the labels",
+        )
 
 
 def _scan_notes(scan: Scan, plans: list[ColumnPlan]) -> list[str]:
@@ -233,9 +250,11 @@ def _write_normalised(analysis: Analysis, out_csv: Path) -> int:
             if len(stripped) > width and not any(stripped[width:]):
                 del stripped[width:]
             out = []
-            for convert, value in zip(converters, stripped):
+            for convert, value in zip(converters, stripped, strict=False):
                 if not value or value in missing:
                     out.append("")
+                elif convert is None:
+                    out.append(value)
                 else:
                     converted = convert(value)
                     out.append(value if converted is None else converted)

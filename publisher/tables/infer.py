@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ POINT_RE = re.compile(r"-?(?:(?:0|[1-9]\d*|[1-9]\d{0,2}(?:,\d{3})+)(?:\.\d+)?|\.
 COMMA_RE = re.compile(r"-?(?:(?:0|[1-9]\d*|[1-9]\d{0,2}(?:\.\d{3})+)(?:,\d+)?|,\d+)")
 LOSSY_RE = re.compile(r"[^\W\d_]\?\?|\?\?[^\W\d_]|\d\?\?")
 MAX_SPELLINGS = 16
+ACCEPTED_CACHE = 4096
 _NUMERIC = frozenset({"integer", "number.", "number,"})
 
 
@@ -104,6 +106,7 @@ class ColumnStats:
     false_spellings: set[str] = field(default_factory=set)
     lossy: int = 0  # values with '??' where letters were
     numeric_only: bool = False  # only integer/number rules alive, integer first
+    accepted: set[str] = field(default_factory=set)  # values every alive rule accepted
 
     def feed(self, value: str) -> None:
         self.values += 1
@@ -112,10 +115,14 @@ class ColumnStats:
         alive = self.alive
         if not alive:
             return
+        if value in self.accepted:
+            return  # the alive rules only shrink: what they all took once, they take again
         if self.numeric_only and INTEGER_RE.fullmatch(value):
             return  # an integer fits both number styles too
-        self.alive = [rule for rule in alive if _accepts(self, rule, value)]
+        self.alive = [rule for rule in alive if RULE_CHECKS[rule](self, value)]
         self.numeric_only = bool(self.alive) and self.alive[0] == "integer" and set(self.alive) <= _NUMERIC
+        if self.alive and len(self.accepted) < ACCEPTED_CACHE:
+            self.accepted.add(value)
 
     def result(self) -> Inferred:
         if self.values == 0:
@@ -146,28 +153,33 @@ RULES: tuple[str, ...] = (
 )
 
 
-def _accepts(stats: ColumnStats, rule: str, value: str) -> bool:
-    if rule == "integer":
-        return INTEGER_RE.fullmatch(value) is not None
-    if rule == "number.":
-        ok = POINT_RE.fullmatch(value) is not None
-        stats.point_grouped |= ok and "," in value
-        return ok
-    if rule == "number,":
-        ok = COMMA_RE.fullmatch(value) is not None
-        stats.comma_grouped |= ok and "." in value
-        return ok
-    if rule == "boolean":
-        return _boolean(stats, value)
-    if rule == "datetime-iso":
-        ok = parse_iso_datetime(value) is not None
-        stats.iso_short |= ok and len(value) < 19
-        return ok
-    if rule.startswith("datetime"):
-        return parse_pattern(DATETIME_PATTERNS[int(rule.removeprefix("datetime"))], value) is not None
-    if rule.startswith("date"):
-        return parse_pattern(DATE_PATTERNS[int(rule.removeprefix("date"))], value) is not None
-    return False
+def _accept_integer(stats: ColumnStats, value: str) -> bool:
+    return INTEGER_RE.fullmatch(value) is not None
+
+
+def _accept_point(stats: ColumnStats, value: str) -> bool:
+    ok = POINT_RE.fullmatch(value) is not None
+    stats.point_grouped |= ok and "," in value
+    return ok
+
+
+def _accept_comma(stats: ColumnStats, value: str) -> bool:
+    ok = COMMA_RE.fullmatch(value) is not None
+    stats.comma_grouped |= ok and "." in value
+    return ok
+
+
+def _accept_iso_datetime(stats: ColumnStats, value: str) -> bool:
+    ok = parse_iso_datetime(value) is not None
+    stats.iso_short |= ok and len(value) < 19
+    return ok
+
+
+def _accept_pattern(pattern: Pattern) -> Callable[[ColumnStats, str], bool]:
+    def accept(stats: ColumnStats, value: str) -> bool:
+        return parse_pattern(pattern, value) is not None
+
+    return accept
 
 
 def _boolean(stats: ColumnStats, value: str) -> bool:
@@ -181,6 +193,17 @@ def _boolean(stats: ColumnStats, value: str) -> bool:
             stats.false_spellings.add(value)
         return True
     return False
+
+
+RULE_CHECKS: dict[str, Callable[[ColumnStats, str], bool]] = {
+    "integer": _accept_integer,
+    "number.": _accept_point,
+    "number,": _accept_comma,
+    "boolean": _boolean,
+    **{f"date{i}": _accept_pattern(p) for i, p in enumerate(DATE_PATTERNS)},
+    "datetime-iso": _accept_iso_datetime,
+    **{f"datetime{i}": _accept_pattern(p) for i, p in enumerate(DATETIME_PATTERNS)},
+}
 
 
 def _inferred(stats: ColumnStats, rule: str) -> Inferred:

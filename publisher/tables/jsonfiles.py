@@ -120,7 +120,9 @@ def _ndjson_objects(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
             except json.JSONDecodeError as error:
                 raise DescribeError(f"cannot read {path.name} as NDJSON: line {number}: {error.msg}") from None
             if not isinstance(value, dict):
-                raise DescribeError(f"{path.name}: line {number} is not a JSON object (NDJSON needs one object per line)")
+                raise DescribeError(
+                    f"{path.name}: line {number} is not a JSON object (NDJSON needs one object per line)"
+                )
             yield value
 
 
@@ -163,6 +165,7 @@ def _geojson_table(path: Path, document: Any, encoding: str) -> RawTable:
         format="geojson", labels=labels + geo_labels, rows=rows, encoding=encoding,
         notes=[f"GeoJSON: {len(features)} features; properties as columns; {how}"],
         extra_files=(path,),
+        column_types={} if points else {geo_labels[0]: "geojson"},
     )
 
 

@@ -20,10 +20,6 @@ PLAIN_NUMBER_RE = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 PLAIN_INTEGER_RE = re.compile(r"[-+]?\d+")
 
 
-def identity(value: str) -> str | None:
-    return value
-
-
 def integer_converter(group_char: str | None) -> Converter:
     def convert(value: str) -> str | None:
         if group_char:
@@ -119,3 +115,32 @@ def _strptime_converter(kind: str, strptime: str) -> Converter:
 def iso_datetime_converter(value: str) -> str | None:
     parsed = parse_iso_datetime(value)
     return parsed.isoformat() if parsed is not None else None
+
+
+# --- fast converters for values pass 1 already checked ----------------------
+
+def _leading_zero(value: str) -> str:
+    if value.startswith("."):
+        return "0" + value
+    if value.startswith("-."):
+        return "-0" + value[1:]
+    return value
+
+
+def checked_number_converter(decimal_char: str, group_char: str | None) -> Converter | None:
+    """For a column whose every value matched the inferred number style."""
+    if decimal_char == "." and not group_char:
+        return _leading_zero
+    if decimal_char == ".":
+        return lambda value: _leading_zero(value.replace(",", ""))
+    return lambda value: _leading_zero(value.replace(".", "").replace(",", "."))
+
+
+def checked_dmy_converter(separator: str) -> Converter:
+    """``d/m/yyyy`` (already checked to be a real date) -> ``yyyy-mm-dd``."""
+
+    def convert(value: str) -> str | None:
+        day, month, year = value.split(separator)
+        return f"{year}-{month:0>2}-{day:0>2}"
+
+    return convert

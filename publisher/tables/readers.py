@@ -48,6 +48,8 @@ class RawTable:
     frictionless_dialect: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     extra_files: tuple[Path, ...] = ()
+    # Types the format itself fixes (the GeoJSON geometry column), by label.
+    column_types: dict[str, str] = field(default_factory=dict)
 
 
 def detect_format(path: Path, read: ReadOptions) -> str:
