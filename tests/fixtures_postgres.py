@@ -12,6 +12,7 @@ binaries are installed.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -80,12 +81,12 @@ def _run(command: list[str], log: Path) -> None:
         raise RuntimeError(f"{command[0]} failed; see {log}:\n{log.read_text(errors='replace')[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """A running PostgreSQL server for the whole session (skips when none is installed)."""
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """Start a server in a temporary folder; stop it (pg_ctl stop) and remove the folder on exit."""
     bin_dir = _pg_bin()
     if bin_dir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     base = Path(tempfile.mkdtemp(prefix="publisher-pg-"))
     data, log, pwfile = base / "data", base / "commands.log", base / "pwfile"
     pwfile.write_text(SUPERUSER_PASSWORD + "\n")
@@ -94,15 +95,26 @@ def postgres() -> Iterator[PostgresServer]:
         shutil.chown(base, user="postgres")
         shutil.chown(pwfile, user="postgres")
     port = _free_port()
-    _run([str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--pwfile", str(pwfile),
-          "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C.UTF-8"], log)
-    options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c TimeZone=America/Argentina/Cordoba")
-    pg_ctl = str(bin_dir / "pg_ctl")
-    _run([pg_ctl, "-D", str(data), "-l", str(base / "server.log"), "-w", "-t", "60", "-o", options, "start"], log)
     try:
-        yield PostgresServer("127.0.0.1", port, base)
+        _run([str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--pwfile", str(pwfile),
+              "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C.UTF-8"], log)
+        options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c TimeZone=America/Argentina/Cordoba")
+        pg_ctl = str(bin_dir / "pg_ctl")
+        _run([pg_ctl, "-D", str(data), "-l", str(base / "server.log"), "-w", "-t", "60", "-o", options, "start"],
+             log)
+        try:
+            yield PostgresServer("127.0.0.1", port, base)
+        finally:
+            _run([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], log)
     finally:
-        _run([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], log)
         shutil.rmtree(base, ignore_errors=True)
 
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A running PostgreSQL server for the whole session (skips when none is installed)."""
+    if _pg_bin() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    with running_postgres() as server:
+        yield server

@@ -27,17 +27,22 @@ from typing import Any
 Converter = Callable[[Any], Any]
 
 
-def _boolean(value: Any) -> str:
+_DATETIME = dt.datetime
+_DATE = dt.date
+_DECIMAL = Decimal
+
+
+def _boolean(value: Any) -> Any:
+    if value is None:
+        return None
     return "true" if value else "false"
 
 
 def _number(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        if value.is_nan():
-            return "NaN"
-        if value.is_infinite():
-            return "INF" if value > 0 else "-INF"
-        return format(value, "f")
+    if value.__class__ is _DECIMAL:
+        if value.is_finite():
+            return format(value, "f")  # str() would give 1E-8
+        return "NaN" if value.is_nan() else ("INF" if value > 0 else "-INF")
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
@@ -48,21 +53,26 @@ def _number(value: Any) -> Any:
 
 
 def _datetime(value: Any) -> Any:
+    if value.__class__ is _DATETIME:
+        text: str = value.isoformat()
+        if text.endswith("+00:00"):
+            return text[:-6] + "Z"
+        if value.tzinfo is None or value.utcoffset() is None:
+            return text
+        return value.astimezone(dt.UTC).isoformat()[:-6] + "Z"
     if isinstance(value, str):  # SQLite keeps datetimes as text
         try:
-            value = dt.datetime.fromisoformat(value)
+            return _datetime(dt.datetime.fromisoformat(value))
         except ValueError:
             return value
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None and value.utcoffset() is not None:
-            return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat() + "Z"
-        return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
 
 
 def _date(value: Any) -> Any:
+    if value is None or value.__class__ is _DATE:
+        return value  # the csv module writes str(date), which is ISO 8601
     if isinstance(value, str):  # SQLite keeps dates as text
         try:
             value = dt.datetime.fromisoformat(value)
@@ -70,13 +80,17 @@ def _date(value: Any) -> Any:
             return value
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time(0) else _datetime(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
     return value
 
 
 def _time(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.time) else value
+
+
+def _json(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    return _json_text(value)
 
 
 def _duration(value: Any) -> Any:
@@ -103,7 +117,7 @@ def _binary(value: Any) -> Any:
 
 def any_value(value: Any) -> Any:
     """Staging text for a value of any type (columns whose type is unknown)."""
-    if isinstance(value, str | int) and not isinstance(value, bool):
+    if value is None or (isinstance(value, str | int) and not isinstance(value, bool)):
         return value
     if isinstance(value, bool):
         return _boolean(value)
@@ -124,11 +138,19 @@ def any_value(value: Any) -> Any:
     return str(value)
 
 
-# Table Schema type (+ format) -> converter; None means the csv module's own str() is right
+def _skip_none(convert: Converter) -> Converter:
+    def converter(value: Any) -> Any:
+        return None if value is None else convert(value)
+
+    return converter
+
+
+# Table Schema type -> converter of possibly-NULL values; None: the csv module's own str() is right.
+# "json" is internal: JSON columns are published as strings holding JSON text.
 CONVERTERS: dict[str, Converter | None] = {
-    "integer": None, "string": any_value, "boolean": _boolean, "number": _number,
-    "datetime": _datetime, "date": _date, "time": _time, "duration": _duration,
-    "array": _json_text, "object": _json_text,
+    "integer": None, "string": None, "json": _json, "boolean": _boolean, "number": _skip_none(_number),
+    "datetime": _skip_none(_datetime), "date": _date, "time": _skip_none(_time),
+    "duration": _skip_none(_duration), "array": _skip_none(_json_text),
 }
 
 
@@ -147,12 +169,13 @@ class Column:
         if self.type is None:
             return any_value
         if self.type == "string" and self.format == "binary":
-            return _binary
+            return _skip_none(_binary)
         return CONVERTERS.get(self.type, any_value)
 
     def field(self) -> dict[str, Any]:
         """The Table Schema field descriptor."""
-        descriptor: dict[str, Any] = {"name": self.name, "type": self.type or _type_from_seen(self.seen)}
+        ts_type = self.type or _type_from_seen(self.seen)
+        descriptor: dict[str, Any] = {"name": self.name, "type": "string" if ts_type == "json" else ts_type}
         if self.format:
             descriptor["format"] = self.format
         if self.required:
@@ -184,7 +207,7 @@ def from_sqlalchemy(sa_type: Any) -> tuple[str | None, str | None]:
     checks: list[tuple[type[Any], str, str | None]] = [
         (t.Boolean, "boolean", None), (t.Integer, "integer", None), (t.Numeric, "number", None),
         (t.DateTime, "datetime", None), (t.Date, "date", None), (t.Time, "time", None),
-        (t.Interval, "duration", None), (t.ARRAY, "array", None), (t.JSON, "string", None),
+        (t.Interval, "duration", None), (t.ARRAY, "array", None), (t.JSON, "json", None),
         (t.LargeBinary, "string", "binary"), (t.Uuid, "string", "uuid"), (t.String, "string", None),
         (t.Enum, "string", None),
     ]
@@ -201,8 +224,8 @@ _PG_TYPES: dict[str, tuple[str, str | None]] = {
     "oid": ("integer", None), "numeric": ("number", None), "float4": ("number", None),
     "float8": ("number", None), "bool": ("boolean", None), "date": ("date", None),
     "timestamp": ("datetime", None), "timestamptz": ("datetime", None), "time": ("time", None),
-    "timetz": ("time", None), "interval": ("duration", None), "json": ("string", None),
-    "jsonb": ("string", None), "uuid": ("string", "uuid"), "bytea": ("string", "binary"),
+    "timetz": ("time", None), "interval": ("duration", None), "json": ("json", None),
+    "jsonb": ("json", None), "uuid": ("string", "uuid"), "bytea": ("string", "binary"),
 }
 
 
