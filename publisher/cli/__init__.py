@@ -32,6 +32,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 COMMAND_MODULES = (
     "publisher.cli.core",
     "publisher.cli.ops",
+    "publisher.cli.portal",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from publisher.portal.ckan import CkanPortal, from_config, is_managed
+from publisher.portal.ckan import CkanPortal, from_config, is_managed, plan_run, plan_summary
 from publisher.portal.client import CkanClient, CkanNotAuthorized, CkanNotFound, CkanValidationError
 from publisher.portal.plan import Action, ActionKind, Plan, plan_dataset_sync
 
@@ -24,4 +24,6 @@ __all__ = [
     "from_config",
     "is_managed",
     "plan_dataset_sync",
+    "plan_run",
+    "plan_summary",
 ]

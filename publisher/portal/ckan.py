@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from publisher.config import Config, DatasetConfig, resolve
-from publisher.errors import PortalError, PublisherError, Stage
-from publisher.outcomes import DatasetResult, Outcome
+from publisher.errors import ConfigError, PortalError, PublisherError, Stage
+from publisher.outcomes import DatasetResult, Outcome, RunReport
 from publisher.portal import datastore
 from publisher.portal.client import CkanClient, CkanNotFound
 from publisher.portal.mapping import MANAGED_MARK, DesiredDataset, desired_dataset, volatile_extras
@@ -229,3 +229,32 @@ def _summary(plan: Plan) -> str:
 def _timestamp(moment: dt.datetime | None) -> str:
     moment = moment or dt.datetime.now(dt.UTC)
     return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def plan_run(config: Config, names: Sequence[str] = (), *, environ: Mapping[str, str] | None = None,
+             session: requests.Session | None = None) -> RunReport:
+    """The pipeline in dry-run mode against the portal: each result's ``plan`` says what CKAN would get.
+
+    Sources are read afresh (``full_refresh``) so that the plan compares the
+    current data with CKAN, not with the last run's record.
+    """
+    import dataclasses
+
+    from publisher.app import default_deps
+    from publisher.runner import run
+
+    portal = from_config(config, environ, session=session)
+    if portal is None:
+        raise ConfigError(f"{config.path.name}: no [portal] section: nothing to plan against",
+                          hint="add [portal] with url, api_key and organization")
+    deps = dataclasses.replace(default_deps(config, full_refresh=True), portal=portal)
+    if environ is not None:
+        deps = dataclasses.replace(deps, environ=environ)
+    return run(config, names, dry_run=True, deps=deps)
+
+
+def plan_summary(report: RunReport) -> list[dict[str, Any]]:
+    """What ``publisher plan --json`` prints: one entry per dataset."""
+    return [{"dataset": r.dataset, "outcome": str(r.outcome), "message": r.message, "ckan_url": r.ckan_url,
+             "writes": sum(1 for a in r.plan if a.get("action") != "skip"), "plan": r.plan}
+            for r in report.results]

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PAGE = 500
+WITHDRAWAL_CHECK = "(withdrawal check)"  # the result's name when the portal cannot be listed
 POLICIES: tuple[OnRemoved, ...] = ("keep", "private", "delete")
 
 
@@ -76,7 +77,15 @@ def withdraw_removed(portal: CkanPortal, config: Config, *, dry_run: bool, allow
     """One result per managed dataset that is no longer in the config."""
     assert config.portal is not None
     configured = {d.name for d in config.datasets}
-    managed = [p for p in managed_datasets(portal, config.portal.organization) if not is_withdrawn(p)]
+    try:
+        listed = managed_datasets(portal, config.portal.organization)
+    except PublisherError as e:
+        e.with_context(stage=Stage.PUBLISH)
+        now = dt.datetime.now(dt.UTC)
+        return [DatasetResult(dataset=WITHDRAWAL_CHECK, outcome=Outcome.FAILED, stage=Stage.PUBLISH,
+                              message=f"cannot list the datasets to withdraw: {e.one_line()}",
+                              error_type=type(e).__name__, started_at=now, finished_at=now)]
+    managed = [p for p in listed if not is_withdrawn(p)]
     removed = [p for p in managed if p["name"] not in configured]
     to_withdraw = [p for p in removed if policy_of(p, config) != "keep"]
     share = config.portal.max_withdrawal_share
