@@ -42,12 +42,15 @@ def rows(table: DescribedTable) -> list[list[str]]:
 
 
 def validate_normalised(table: DescribedTable) -> list[str]:
-    resource = Resource(path=table.path.name, basepath=str(table.path.parent), schema=Schema.from_descriptor(table.schema))
+    resource = Resource(
+        path=table.path.name, basepath=str(table.path.parent), schema=Schema.from_descriptor(table.schema)
+    )
     report = resource.validate()
     return [error.type for task in report.tasks for error in task.errors]
 
 
 # --- encoding ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("data", "expected"),
@@ -116,6 +119,7 @@ def test_lossy_question_marks_are_flagged(tmp_path: Path) -> None:
 
 # --- dialect ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_delimiter_sniffing(delimiter: str) -> None:
     lines = [["id", "nombre", "monto"], ["1", "Ana", "1,5"], ["2", "Luis", "2,25"], ["3", "Eva", "7"]]
@@ -144,16 +148,26 @@ def test_tsv_with_bom(tmp_path: Path) -> None:
     table = describe(FIXTURES / "arbolado_bom.tsv", tmp_path)
     assert table.source_format == "tsv"
     assert table.source_encoding == "utf-8-sig"
-    assert types(table) == {"año": "integer", "mes": "integer", "cantidad de árboles plantados": "integer", "promedio": "number"}
+    assert types(table) == {
+        "año": "integer",
+        "mes": "integer",
+        "cantidad de árboles plantados": "integer",
+        "promedio": "number",
+    }
 
 
 # --- inference --------------------------------------------------------------
 
+
 def test_fixture_types_and_normalised_values(tmp_path: Path) -> None:
     table = describe(FIXTURES / "reclamos_latin1.csv", tmp_path)
     assert types(table) == {
-        "código": "string", "barrio": "string", "descripción": "string",
-        "monto": "number", "fecha": "date", "activo": "boolean",
+        "código": "string",
+        "barrio": "string",
+        "descripción": "string",
+        "monto": "number",
+        "fecha": "date",
+        "activo": "boolean",
     }
     assert rows(table) == [
         ["código", "barrio", "descripción", "monto", "fecha", "activo"],
@@ -184,7 +198,11 @@ def test_fixture_types_and_normalised_values(tmp_path: Path) -> None:
         (["2026-03-14", "2024-02-29"], "date", ["2026-03-14", "2024-02-29"]),
         (["31/02/2026", "01/03/2026"], "string", ["31/02/2026", "01/03/2026"]),
         (["14/03/2026", "2026-03-15"], "string", ["14/03/2026", "2026-03-15"]),
-        (["2026-09-04 09:30:00", "2026-09-05T10:00:00Z"], "datetime", ["2026-09-04T09:30:00", "2026-09-05T10:00:00+00:00"]),
+        (
+            ["2026-09-04 09:30:00", "2026-09-05T10:00:00Z"],
+            "datetime",
+            ["2026-09-04T09:30:00", "2026-09-05T10:00:00+00:00"],
+        ),
         (["04/09/2026 09:30", "05/09/2026 18:05"], "datetime", ["2026-09-04T09:30:00", "2026-09-05T18:05:00"]),
     ],
 )
@@ -209,6 +227,7 @@ def test_type_is_decided_over_all_values_not_a_sample(tmp_path: Path) -> None:
 
 
 # --- structure --------------------------------------------------------------
+
 
 def test_ragged_blank_and_duplicate_labels_are_kept_for_validation(tmp_path: Path) -> None:
     path = write(tmp_path, "roto.csv", "id,name,,name\n1,english\n\n2,german,1,2,3\n")
@@ -247,6 +266,7 @@ def test_resource_name_is_slugified(tmp_path: Path) -> None:
 
 # --- spreadsheets -----------------------------------------------------------
 
+
 def make_xlsx(path: Path) -> Path:
     import xlsxwriter
 
@@ -277,7 +297,7 @@ def test_xlsx_banner_rows_are_skipped(tmp_path: Path) -> None:
 def test_xlsx_sheet_by_index_and_header_row(tmp_path: Path) -> None:
     path = make_xlsx(tmp_path / "recursos.xlsx")
     table = describe(path, tmp_path, sheet=2, header_row=3)
-    assert [f["name"] for f in table.schema["fields"]][0] == "CÁLCULO DE RECURSOS 2026"
+    assert table.schema["fields"][0]["name"] == "CÁLCULO DE RECURSOS 2026"
     assert describe(path, tmp_path).source_dialect["sheet"] == "Portada"
 
 
@@ -291,20 +311,34 @@ def test_truncated_xlsx(tmp_path: Path) -> None:
     whole = make_xlsx(tmp_path / "entero.xlsx").read_bytes()
     path = tmp_path / "cortado.xlsx"
     path.write_bytes(whole[: len(whole) // 2])
-    with pytest.raises(DescribeError, match=r"cannot open cortado\.xlsx as xlsx: file is truncated or not a spreadsheet"):
+    with pytest.raises(
+        DescribeError, match=r"cannot open cortado\.xlsx as xlsx: file is truncated or not a spreadsheet"
+    ):
         describe(path, tmp_path)
 
 
 # --- JSON, NDJSON, GeoJSON --------------------------------------------------
 
+
 def test_json_envelope_is_found(tmp_path: Path) -> None:
-    document = {"success": True, "errors": {"reason": ""}, "data": [
-        {"idGestion": "138825", "numeroAño": "18-2026", "fecha": "04-09-2026", "monto": 10.5},
-        {"idGestion": "138867", "numeroAño": "01-2026", "fecha": "05-09-2026", "monto": None, "extra": [1]},
-    ], "totalRecords": "2"}
+    document = {
+        "success": True,
+        "errors": {"reason": ""},
+        "data": [
+            {"idGestion": "138825", "numeroAño": "18-2026", "fecha": "04-09-2026", "monto": 10.5},
+            {"idGestion": "138867", "numeroAño": "01-2026", "fecha": "05-09-2026", "monto": None, "extra": [1]},
+        ],
+        "totalRecords": "2",
+    }
     path = write(tmp_path, "gestiones.json", json.dumps(document, ensure_ascii=False))
     table = describe(path, tmp_path)
-    assert types(table) == {"idGestion": "integer", "numeroAño": "string", "fecha": "date", "monto": "number", "extra": "string"}
+    assert types(table) == {
+        "idGestion": "integer",
+        "numeroAño": "string",
+        "fecha": "date",
+        "monto": "number",
+        "extra": "string",
+    }
     assert table.source_dialect == {"recordsPath": "data"}
     assert rows(table)[2] == ["138867", "01-2026", "2026-09-05", "", "[1]"]
 
@@ -316,15 +350,20 @@ def test_json_records_path_dotted(tmp_path: Path) -> None:
     with pytest.raises(DescribeError, match=r"r\.json: expected .* \(top-level keys holding records: otros, mas\)"):
         describe(path, tmp_path)  # two candidate lists: the steward must choose
 
+
 @pytest.mark.parametrize("document", ["42", "[1, 2, 3]", '{"data": "x"}'])
 def test_json_that_is_not_records(tmp_path: Path, document: str) -> None:
     path = write(tmp_path, "malo.json", document)
-    with pytest.raises(DescribeError, match=r"malo\.json: expected an array of objects or \{\.\.\.: \[objects\]\} at records_path"):
+    with pytest.raises(
+        DescribeError, match=r"malo\.json: expected an array of objects or \{\.\.\.: \[objects\]\} at records_path"
+    ):
         describe(path, tmp_path, records_path="data" if document.startswith("{") else None)
 
 
 def test_ndjson(tmp_path: Path) -> None:
-    path = write(tmp_path, "eventos.ndjson", '{"id": 1, "tipo": "poda"}\n\n{"id": 2, "tipo": "bache", "barrio": "Centro"}\n')
+    path = write(
+        tmp_path, "eventos.ndjson", '{"id": 1, "tipo": "poda"}\n\n{"id": 2, "tipo": "bache", "barrio": "Centro"}\n'
+    )
     table = describe(path, tmp_path)
     assert types(table) == {"id": "integer", "tipo": "string", "barrio": "string"}
     assert rows(table)[1:] == [["1", "poda", ""], ["2", "bache", "Centro"]]
@@ -332,21 +371,36 @@ def test_ndjson(tmp_path: Path) -> None:
 
 def test_geojson_points_become_lon_lat(tmp_path: Path) -> None:
     features = [
-        {"type": "Feature", "properties": {"nombre": "Hospital Centenario", "camas": 300, "publicable": "True"},
-         "geometry": {"type": "Point", "coordinates": [-60.65, -32.95]}},
-        {"type": "Feature", "properties": {"nombre": "Hospital Carrasco", "camas": None, "publicable": "False"},
-         "geometry": {"type": "Point", "coordinates": [-60.68, -32.96]}},
+        {
+            "type": "Feature",
+            "properties": {"nombre": "Hospital Centenario", "camas": 300, "publicable": "True"},
+            "geometry": {"type": "Point", "coordinates": [-60.65, -32.95]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"nombre": "Hospital Carrasco", "camas": None, "publicable": "False"},
+            "geometry": {"type": "Point", "coordinates": [-60.68, -32.96]},
+        },
     ]
     path = write(tmp_path, "hospitales.geojson", json.dumps({"type": "FeatureCollection", "features": features}))
     table = describe(path, tmp_path)
-    assert types(table) == {"nombre": "string", "camas": "integer", "publicable": "boolean", "lon": "number", "lat": "number"}
+    assert types(table) == {
+        "nombre": "string",
+        "camas": "integer",
+        "publicable": "boolean",
+        "lon": "number",
+        "lat": "number",
+    }
     assert rows(table)[1] == ["Hospital Centenario", "300", "true", "-60.65", "-32.95"]
     assert table.extra_files == (path,)
 
 
 def test_geojson_polygons_keep_a_geometry_column(tmp_path: Path) -> None:
     polygon = {"type": "Polygon", "coordinates": [[[-60.6, -32.9], [-60.7, -32.9], [-60.7, -33.0], [-60.6, -32.9]]]}
-    document = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"barrio": "Centro"}, "geometry": polygon}]}
+    document = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": {"barrio": "Centro"}, "geometry": polygon}],
+    }
     table = describe(write(tmp_path, "barrios.geojson", json.dumps(document)), tmp_path)
     assert types(table) == {"barrio": "string", "geometry": "geojson"}
     assert json.loads(rows(table)[1][1]) == polygon
@@ -355,21 +409,30 @@ def test_geojson_polygons_keep_a_geometry_column(tmp_path: Path) -> None:
 
 # --- overrides --------------------------------------------------------------
 
+
 def overrides(**data: Any) -> SchemaOverrides:
     return SchemaOverrides.model_validate(data)
 
 
 def test_overrides_apply(tmp_path: Path) -> None:
-    path = write(tmp_path, "o.csv", "id;importe;vigente;alta;zona;obs\n1;1.500;si;14/03/2026;A;-\n2;2.000;no;15/03/2026;B;ok\n")
-    table = describe(path, tmp_path, overrides(
-        fields={
-            "importe": {"decimal_char": ",", "group_char": ".", "title": "Importe en pesos"},
-            "vigente": {"true_values": ["si"], "false_values": ["no"]},
-            "alta": {"type": "date", "format": "%d/%m/%Y", "description": "Fecha de alta"},
-            "zona": {"constraints": {"enum": ["A", "B"]}, "rename": "zona_fiscal"},
-        },
-        primary_key=["id"], unique_keys=[["zona", "alta"]], missing_values=["-"],
-    ))
+    path = write(
+        tmp_path, "o.csv", "id;importe;vigente;alta;zona;obs\n1;1.500;si;14/03/2026;A;-\n2;2.000;no;15/03/2026;B;ok\n"
+    )
+    table = describe(
+        path,
+        tmp_path,
+        overrides(
+            fields={
+                "importe": {"decimal_char": ",", "group_char": ".", "title": "Importe en pesos"},
+                "vigente": {"true_values": ["si"], "false_values": ["no"]},
+                "alta": {"type": "date", "format": "%d/%m/%Y", "description": "Fecha de alta"},
+                "zona": {"constraints": {"enum": ["A", "B"]}, "rename": "zona_fiscal"},
+            },
+            primary_key=["id"],
+            unique_keys=[["zona", "alta"]],
+            missing_values=["-"],
+        ),
+    )
     fields = {f["name"]: f for f in table.schema["fields"]}
     assert fields["importe"] == {"name": "importe", "type": "number", "title": "Importe en pesos"}
     assert fields["vigente"]["type"] == "boolean"
@@ -402,6 +465,7 @@ def test_override_of_unknown_field_names_the_fields(tmp_path: Path) -> None:
 
 # --- bad input --------------------------------------------------------------
 
+
 def test_empty_file(tmp_path: Path) -> None:
     with pytest.raises(DescribeError, match=r"vacio\.csv is empty \(0 bytes\)"):
         describe(write(tmp_path, "vacio.csv", ""), tmp_path)
@@ -413,6 +477,7 @@ def test_unknown_format(tmp_path: Path) -> None:
 
 
 # --- source descriptor ------------------------------------------------------
+
 
 def test_source_descriptor_reads_the_raw_file(tmp_path: Path) -> None:
     path = FIXTURES / "reclamos_latin1.csv"

@@ -82,14 +82,20 @@ def _override_lookup(
     return lookup
 
 
-def _hint_fields(schema_hint: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+def hint_field_list(schema_hint: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A source's schema hint as a list of fields: ``{"fields": [...]}`` or ``{name: type}``."""
     if not schema_hint:
-        return {}
-    fields = schema_hint.get("fields", []) if "fields" in schema_hint else [
+        return []
+    if "fields" in schema_hint:
+        return [f for f in schema_hint["fields"] if isinstance(f, dict) and "name" in f]
+    return [
         {"name": key, **value} if isinstance(value, dict) else {"name": key, "type": value}
         for key, value in schema_hint.items()
     ]
-    return {str(f["name"]): f for f in fields if isinstance(f, dict) and "name" in f}
+
+
+def _hint_fields(schema_hint: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    return {str(f["name"]): f for f in hint_field_list(schema_hint)}
 
 
 def _check_unique_names(names: list[str], file_name: str) -> None:
@@ -100,9 +106,7 @@ def _check_unique_names(names: list[str], file_name: str) -> None:
         seen.add(name)
 
 
-def _plan(
-    label: str, name: str, guess: Inferred, override: FieldOverride, hint: dict[str, Any] | None
-) -> ColumnPlan:
+def _plan(label: str, name: str, guess: Inferred, override: FieldOverride, hint: dict[str, Any] | None) -> ColumnPlan:
     field_type, convert, source_hints = _decide(guess, override, hint)
     final_name = override.rename or name
     field: dict[str, Any] = {"name": final_name, "type": field_type}
@@ -144,8 +148,13 @@ def _decide(
 
 
 def _changes_reading(override: FieldOverride) -> bool:
-    return bool(override.decimal_char or override.group_char or override.true_values
-                or override.false_values or (override.format and "%" in override.format))
+    return bool(
+        override.decimal_char
+        or override.group_char
+        or override.true_values
+        or override.false_values
+        or (override.format and "%" in override.format)
+    )
 
 
 def _inferred_converter(guess: Inferred) -> normalise.Converter | None:
@@ -200,4 +209,3 @@ def _forced(
             hints["format"] = pattern.strptime
         return field_type, normalise.temporal_converter(field_type, pattern, strptime), hints
     return field_type, None, hints
-

@@ -27,7 +27,7 @@ from typing import Any
 from publisher.config import SchemaOverrides
 from publisher.errors import DescribeError
 from publisher.sources.base import StagedFile
-from publisher.tables.columns import ColumnPlan, plan_columns
+from publisher.tables.columns import ColumnPlan, hint_field_list, plan_columns
 from publisher.tables.infer import ColumnStats
 from publisher.tables.model import DescribedTable
 from publisher.tables.readers import RawTable, open_table
@@ -133,12 +133,7 @@ def _schema_hint(raw: RawTable, staged_hint: dict[str, Any] | None) -> dict[str,
     if not raw.column_types:
         return staged_hint
     fields = [{"name": name, "type": kind} for name, kind in raw.column_types.items()]
-    if staged_hint:
-        fields += list(staged_hint.get("fields", [])) if "fields" in staged_hint else [
-            {"name": key, **value} if isinstance(value, dict) else {"name": key, "type": value}
-            for key, value in staged_hint.items()
-        ]
-    return {"fields": fields}
+    return {"fields": fields + hint_field_list(staged_hint)}
 
 
 def _missing_values(overrides: SchemaOverrides) -> frozenset[str]:
@@ -148,6 +143,7 @@ def _missing_values(overrides: SchemaOverrides) -> frozenset[str]:
 
 
 # --- pass 1 -----------------------------------------------------------------
+
 
 def _scan(raw: RawTable, missing: frozenset[str], file_name: str) -> Scan:
     labels = [label.strip() for label in raw.labels]
@@ -234,6 +230,7 @@ def _final_name(name: str, plans: list[ColumnPlan], file_name: str) -> str:
 
 # --- pass 2 -----------------------------------------------------------------
 
+
 def _write_normalised(analysis: Analysis, out_csv: Path) -> int:
     plans, missing = analysis.plans, analysis.missing
     converters = [plan.convert for plan in plans]
@@ -286,9 +283,9 @@ def _final_schema(plans: list[ColumnPlan], overrides: SchemaOverrides) -> dict[s
 
 # --- names ------------------------------------------------------------------
 
+
 def slugify(text: str) -> str:
     """``Cálculo de Recursos`` -> ``calculo-de-recursos`` (lowercase [a-z0-9._-])."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9._-]+", "-", ascii_text.lower()).strip("-._")
     return slug or "table"
-

@@ -146,7 +146,10 @@ class Inferred:
 
 
 RULES: tuple[str, ...] = (
-    "integer", "number.", "number,", "boolean",
+    "integer",
+    "number.",
+    "number,",
+    "boolean",
     *(f"date{i}" for i in range(len(DATE_PATTERNS))),
     "datetime-iso",
     *(f"datetime{i}" for i in range(len(DATETIME_PATTERNS))),
@@ -215,7 +218,8 @@ def _inferred(stats: ColumnStats, rule: str) -> Inferred:
         return Inferred("number", ",", "." if stats.comma_grouped else None)
     if rule == "boolean":
         return Inferred(
-            "boolean", true_spellings=tuple(sorted(stats.true_spellings)),
+            "boolean",
+            true_spellings=tuple(sorted(stats.true_spellings)),
             false_spellings=tuple(sorted(stats.false_spellings)),
         )
     if rule == "datetime-iso":

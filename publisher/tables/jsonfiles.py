@@ -49,8 +49,13 @@ def open_json(path: Path, read: ReadOptions, fmt: str) -> RawTable:
             yield [cell_text(record.get(label)) for label in labels]
 
     return RawTable(
-        format="json", labels=labels, rows=rows, encoding=encoding, dialect=dialect,
-        frictionless_dialect=frictionless_dialect, notes=notes,
+        format="json",
+        labels=labels,
+        rows=rows,
+        encoding=encoding,
+        dialect=dialect,
+        frictionless_dialect=frictionless_dialect,
+        notes=notes,
     )
 
 
@@ -110,6 +115,7 @@ def _keys(records: list[dict[str, Any]]) -> list[str]:
 
 # --- NDJSON -----------------------------------------------------------------
 
+
 def _ndjson_objects(path: Path, encoding: str) -> Iterator[dict[str, Any]]:
     with path.open(encoding=encoding) as handle:
         for number, line in enumerate(handle, start=1):
@@ -144,6 +150,7 @@ def _open_ndjson(path: Path, encoding: str) -> RawTable:
 
 # --- GeoJSON ----------------------------------------------------------------
 
+
 def _geojson_table(path: Path, document: Any, encoding: str) -> RawTable:
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list) or not all(isinstance(f, dict) for f in features):
@@ -162,7 +169,10 @@ def _geojson_table(path: Path, document: Any, encoding: str) -> RawTable:
 
     how = "Point coordinates as lon/lat columns" if points else "geometry kept as GeoJSON text"
     return RawTable(
-        format="geojson", labels=labels + geo_labels, rows=rows, encoding=encoding,
+        format="geojson",
+        labels=labels + geo_labels,
+        rows=rows,
+        encoding=encoding,
         notes=[f"GeoJSON: {len(features)} features; properties as columns; {how}"],
         extra_files=(path,),
         column_types={} if points else {geo_labels[0]: "geojson"},

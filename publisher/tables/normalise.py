@@ -119,6 +119,7 @@ def iso_datetime_converter(value: str) -> str | None:
 
 # --- fast converters for values pass 1 already checked ----------------------
 
+
 def _leading_zero(value: str) -> str:
     if value.startswith("."):
         return "0" + value

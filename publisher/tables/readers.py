@@ -28,8 +28,17 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 Rows = Callable[[], Iterator[list[str]]]
 SUFFIX_FORMATS = {
-    "csv": "csv", "txt": "csv", "tsv": "tsv", "tab": "tsv", "xlsx": "xlsx", "xlsm": "xlsx",
-    "xls": "xls", "ods": "ods", "json": "json", "ndjson": "ndjson", "jsonl": "ndjson",
+    "csv": "csv",
+    "txt": "csv",
+    "tsv": "tsv",
+    "tab": "tsv",
+    "xlsx": "xlsx",
+    "xlsm": "xlsx",
+    "xls": "xls",
+    "ods": "ods",
+    "json": "json",
+    "ndjson": "ndjson",
+    "jsonl": "ndjson",
     "geojson": "geojson",
 }
 HEADER_SCAN_ROWS = 50
@@ -84,6 +93,7 @@ def open_table(path: Path, read: ReadOptions) -> RawTable:
 
 # --- delimited text ---------------------------------------------------------
 
+
 def _open_delimited(path: Path, read: ReadOptions, fmt: str) -> RawTable:
     if read.encoding is not None:
         encoding = read.encoding
@@ -93,6 +103,7 @@ def _open_delimited(path: Path, read: ReadOptions, fmt: str) -> RawTable:
     sample, complete = read_sample(path, encoding)
     delimiter = read.delimiter or ("\t" if fmt == "tsv" else None)
     dialect = sniff_dialect(sample, complete, delimiter)
+
     def records() -> Iterator[list[str]]:
         with path.open(encoding=encoding, newline="") as handle:
             yield from csv.reader(handle, delimiter=dialect.delimiter, strict=False)
@@ -115,8 +126,14 @@ def _open_delimited(path: Path, read: ReadOptions, fmt: str) -> RawTable:
     if header_row != 1:
         frictionless_dialect["headerRows"] = [header_row]
     return RawTable(
-        format=fmt, labels=labels, rows=rows, encoding=encoding, header_row=header_row,
-        dialect=dialect.as_descriptor(), frictionless_dialect=frictionless_dialect, notes=notes,
+        format=fmt,
+        labels=labels,
+        rows=rows,
+        encoding=encoding,
+        header_row=header_row,
+        dialect=dialect.as_descriptor(),
+        frictionless_dialect=frictionless_dialect,
+        notes=notes,
     )
 
 
@@ -149,6 +166,7 @@ def _nth_record(records: Iterator[list[str]], number: int, path: Path) -> list[s
 
 
 # --- typed cells to text ----------------------------------------------------
+
 
 def cell_text(value: Any) -> str:
     """Canonical text of a typed cell (JSON value or spreadsheet cell)."""

@@ -55,8 +55,13 @@ def open_spreadsheet(path: Path, read: ReadOptions, fmt: str) -> RawTable:
     if len(cells) < header_row:
         raise DescribeError(f"sheet {sheet_name!r} of {path.name} has no row {header_row}")
     return RawTable(
-        format=fmt, labels=cells[header_row - 1], rows=rows, header_row=header_row,
-        dialect=dialect, frictionless_dialect=frictionless_dialect, notes=notes,
+        format=fmt,
+        labels=cells[header_row - 1],
+        rows=rows,
+        header_row=header_row,
+        dialect=dialect,
+        frictionless_dialect=frictionless_dialect,
+        notes=notes,
     )
 
 
@@ -80,8 +85,7 @@ def _sheet_name(names: list[str], wanted: str | int | None, path: Path) -> str:
         if 1 <= wanted <= len(names):
             return names[wanted - 1]
         raise DescribeError(
-            f"{path.name} has no sheet number {wanted} (sheets are numbered from 1); "
-            f"sheets: {', '.join(names)}"
+            f"{path.name} has no sheet number {wanted} (sheets are numbered from 1); sheets: {', '.join(names)}"
         )
     if wanted in names:
         return wanted
