@@ -1,0 +1,121 @@
+"""The value patterns, written for RE2 (what pyarrow.compute runs, vectorised).
+
+``*_FULL`` patterns match a whole cell; ``*_TEXT`` patterns find a value
+inside longer text and demand context (a keyword, dashes, an area code) so
+that amounts, file numbers and budget codes in prose are not taken for
+personal data.
+"""
+
+from __future__ import annotations
+
+from publisher.privacy.lexicon import GIVEN_NAMES, SURNAMES
+
+# Cells worth a closer look for the structured kinds (e-mail, DNI, CUIT, phone,
+# card, IP, URL): one cheap pass over every cell.
+CANDIDATE = (
+    r"@|%40|\d[\d.\-() /+]{4,}\d|[0-9a-fA-F]{1,4}:[0-9a-fA-F]{0,4}:[0-9a-fA-F]{0,4}:"
+)
+
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+EMAIL_FULL = rf"^\s*(?:mailto:)?{EMAIL}\s*$"
+EMAIL_TEXT = rf"(?P<span>{EMAIL})"
+
+URL_SECRET_TEXT = (
+    r"(?i)(?P<span>(?:https?://|www\.)[^\s?]*\?\S*?(?:@|%40|(?:token|key|apikey|api_key|access_token|auth|sig|"
+    r"signature|password|passwd|pwd|secret|session|sid|email|mail|correo|dni|cuit|cuil)=[^&\s]{4,}))"
+)
+
+CUIT_FULL = r"^\s*(?:20|23|24|27|30|33|34)-?\d{8}-?\d\s*$"
+CUIT_DASHED_TEXT = r"(?:^|[^\d-])(?P<span>(?:20|23|24|27|30|33|34)-\d{8}-\d)(?:[^\d-]|$)"
+CUIT_KEYWORD_TEXT = r"(?i)cui[tl]\.?\s*(?:n[º°o]\.?|nro\.?)?\s*:?\s*(?P<span>(?:20|23|24|27|30|33|34)-?\d{8}-?\d)(?:\D|$)"
+
+DNI_FULL = r"^\s*(?:\d{1,2}\.\d{3}\.\d{3}|\d{7,8})\s*$"
+DNI_DOTTED_FULL = r"^\s*\d{1,2}\.\d{3}\.\d{3}\s*$"
+DNI_TEXT = (
+    r"(?i)(?:d\.?\s?n\.?\s?i\.?|documento|l\.?\s?e\.?|l\.?\s?c\.?)\s*(?:n[º°o]\.?|nro\.?|n[uú]mero)?\s*:?\s*"
+    r"(?P<span>\d{1,2}\.?\d{3}\.?\d{3})(?:[^\d.]|$)"
+)
+
+_PHONE = (
+    r"(?:\+?54[\s-]?(?:9[\s-]?)?)?(?:\(0?\d{2,4}\)[\s-]?|0?\d{2,4}[\s-])?(?:15[\s-]?)?\d{3,4}[\s-]?\d{4}"
+)
+_PHONE_PLAIN = r"\+?(?:54)?9?0?\d{10}"
+PHONE_FULL = rf"^\s*(?:{_PHONE}|{_PHONE_PLAIN})(?:\s*(?:/|,|;|-|y|o)\s*(?:{_PHONE}))*\s*$"
+# Formatted as a phone (not a bare integer): separators, parentheses, +, or a trunk 0.
+PHONE_FORMATTED = r"^\s*(?:[+(0]|.*[\s\-()])"
+# In text: with a country code, an area code in parentheses or with a trunk 0, a
+# 15 mobile prefix, three groups (341-555-1234), or a keyword right before it.
+PHONE_TEXT = (
+    r"(?i)(?:^|[^\d\-.])(?P<span>\+54[\s-]?(?:9[\s-]?)?\d{2,4}[\s-]?(?:15[\s-]?)?\d{3,4}[\s-]?\d{4}"
+    r"|\(0?\d{2,4}\)\s?(?:15[\s-]?)?\d{3,4}[\s-]?\d{4}"
+    r"|0\d{2,4}[\s-](?:15[\s-]?)?\d{3,4}[\s-]?\d{4}"
+    r"|\d{2,4}[\s-]15[\s-]?\d{3,4}[\s-]?\d{4}"
+    r"|\b15[\s-]\d{3,4}[\s-]?\d{4}"
+    r"|\d{2,4}-\d{3,4}-\d{4})(?:[^\d\-]|$)"
+    r"|(?:tel[eé]fono|tel\.?|cel\.?|celular|whatsapp|llamar(?:\s+a\s+\S+(?:\s+\S+)?)?\s+al)\s*:?\s*"
+    r"(?P<kspan>\d{3,4}[\s-]?\d{4})(?:[^\d\-]|$)"
+)
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+IP_FULL = (
+    rf"^\s*(?:{IPV4}|(?:[0-9a-fA-F]{{1,4}}:){{7}}[0-9a-fA-F]{{1,4}}|"
+    r"(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:?){1,6})\s*$"
+)
+# An octet of three digits: budget codes (1.01.01.01) and versions (1.2.3.4) have none.
+IP_WIDE_OCTET = r"(?:^|[.\s])(?:25[0-5]|2[0-4]\d|1\d\d)(?:\.|\s*$)|:"
+IP_TEXT = rf"(?:^|[^\d.])(?P<span>{IPV4})(?:[^\d.]|$)"
+
+CARD_FULL = r"^\s*(?:\d[ -]?){12,18}\d\s*$"
+CARD_TEXT = r"(?:^|\D)(?P<span>(?:\d{4}[ -]){3}\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5})(?:\D|$)"
+
+DATE_LIKE = r"^\s*(?:\d{4}-\d{1,2}-\d{1,2}(?:[T ].*)?|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})\s*$"
+PRECISE_COORDINATE = r"-?\d{1,3}\.\d{4,}"
+COORDINATE_FULL = rf"^\s*(?:{PRECISE_COORDINATE}|.*{PRECISE_COORDINATE}[\s,;]+{PRECISE_COORDINATE}.*)\s*$"
+
+_PARTICLE = r"(?:de|del|la|las|los|y|da|di|van|von|el)"
+_NAME_WORD = r"\p{L}[\p{L}'’]*\.?"
+NAME_SHAPE = rf"^\s*\p{{Lu}}[\p{{L}}'’]*\.?(?:,?\s+(?:{_PARTICLE}\s+)*{_NAME_WORD}){{1,5}}\s*$"
+LETTERS_ONLY = r"^\s*\p{L}[\p{L}'’.,\s-]{0,80}$"
+
+
+def _accent_insensitive(word: str) -> str:
+    classes = {"a": "[aá]", "e": "[eé]", "i": "[ií]", "o": "[oó]", "u": "[uúü]", "n": "[nñ]"}
+    return "".join(classes.get(c, c) for c in word)
+
+
+def _alternation(words: frozenset[str]) -> str:
+    return "|".join(_accent_insensitive(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+
+
+_GIVEN = _alternation(GIVEN_NAMES)
+_KNOWN = _alternation(GIVEN_NAMES | SURNAMES)
+# A cell holding a known given name or surname as a whole word.
+NAME_LEXICON = rf"(?i)(?:^|[^\p{{L}}])(?:{_KNOWN})(?:[^\p{{L}}]|$)"
+# A cell whose first word is a known given name (Faustino Sarmiento -> no; Juan Pérez -> yes).
+GIVEN_FIRST = rf"(?i)^\s*(?:(?:dr|dra|sr|sra|srta|lic|ing|prof)\.?\s+)?(?:{_GIVEN})(?:[^\p{{L}}]|$)|,\s*(?:{_GIVEN})(?:[^\p{{L}}]|$)"
+# In prose: a given name followed by a capitalised word, or a title and a capitalised word.
+# ``prev`` holds the word before it, to tell "Hospital Juan Fernández" from a person.
+NAME_TEXT = (
+    rf"(?:^|[^\p{{L}}])(?P<prev>\p{{L}}+\.?\s+)?(?P<span>(?:(?i:{_GIVEN})\s+(?:\p{{Lu}}\.\s+)?\p{{Lu}}[\p{{L}}'’]+"
+    r"|(?i:sr|sra|srta|señor|señora|senor|senora)\.?\s+\p{Lu}[\p{L}'’]+(?:\s+\p{Lu}[\p{L}'’]+)?))"
+)
+NOT_A_PERSON_BEFORE = (
+    "hospital", "escuela", "colegio", "calle", "av", "av.", "avenida", "bv", "bv.", "boulevard", "plaza",
+    "parque", "barrio", "club", "centro", "instituto", "biblioteca", "fundación", "fundacion", "pasaje",
+    "pje", "pje.", "ruta", "partido", "san", "santa", "sanatorio", "jardín", "jardin", "museo", "teatro",
+    "estación", "estacion", "villa", "puerto", "general", "presidente", "doctor", "dr.", "gral.", "dr", "dra",
+    "dra.", "hosp", "hosp.", "inst", "inst.", "samco", "don", "doña", "dona", "clínica", "clinica", "capitán",
+    "coronel", "teniente", "almirante", "ingeniero", "monseñor", "fray", "padre", "beato", "premio", "cátedra",
+)
+# A name in prose is written capitalised (Juan), not in capitals (JUAN: usually an institution's name).
+CAPITALISED = r"^\p{Lu}\p{Ll}"
+
+ADDRESS_FULL = (
+    r"(?i)^\s*(?:(?:av|avda|avenida|bv|bvd|bvard|boulevard|calle|pje|pasaje|diag|diagonal|ruta|camino|"
+    r"pasillo)\.?\s+)?\p{L}[\p{L}\d.'’ ]{1,40}?\s+(?:n[º°o]\.?\s*)?\d{2,5}\b.*$"
+)
+ADDRESS_PREFIXED = (
+    r"(?i)^\s*(?:av|avda|avenida|bv|bvd|bvard|boulevard|calle|pje|pasaje|diag|diagonal|camino|pasillo)\.?\s+"
+    r"[\p{L}\d][\p{L}\d.'’ ]{0,40}?\s+(?:n[º°o]\.?\s*)?\d{1,5}\b"
+)
