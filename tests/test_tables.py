@@ -496,3 +496,76 @@ def test_source_descriptor_reads_the_raw_file(tmp_path: Path) -> None:
     assert [e.type for t in report.tasks for e in t.errors] == ["blank-row"]  # the raw file has one
     rows_read = Resource(descriptor, basepath=str(path.parent)).read_rows()
     assert str(rows_read[0]["monto"]) == "1234.56"
+
+
+def make_xls(path: Path) -> Path:
+    import xlwt
+
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet("Padrón")
+    sheet.write(0, 0, "Reporte de arbolado público")
+    for col, label in enumerate(["especie", "cantidad", "altura media"]):
+        sheet.write(2, col, label)
+    for row, values in enumerate([("Jacarandá", 120, 7.5), ("Tipa", 80, 12.25)], start=3):
+        for col, value in enumerate(values):
+            sheet.write(row, col, value)
+    workbook.save(str(path))
+    return path
+
+
+ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+<office:body><office:spreadsheet><table:table table:name="Hoja1">
+<table:table-row><table:table-cell office:value-type="string"><text:p>barrio</text:p></table:table-cell>
+<table:table-cell office:value-type="string"><text:p>habitantes</text:p></table:table-cell></table:table-row>
+<table:table-row><table:table-cell office:value-type="string"><text:p>Echesortu</text:p></table:table-cell>
+<table:table-cell office:value-type="float" office:value="27125"><text:p>27125</text:p></table:table-cell>
+</table:table-row>
+<table:table-row><table:table-cell office:value-type="string"><text:p>Pichincha</text:p></table:table-cell>
+<table:table-cell office:value-type="float" office:value="12043"><text:p>12043</text:p></table:table-cell>
+</table:table-row>
+</table:table></office:spreadsheet></office:body></office:document-content>"""
+
+ODS_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">
+<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>
+<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+</manifest:manifest>"""
+
+
+def make_ods(path: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
+        archive.writestr("META-INF/manifest.xml", ODS_MANIFEST, zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", ODS_CONTENT.replace("\n", ""), zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_xls_with_banner(tmp_path: Path) -> None:
+    table = describe(make_xls(tmp_path / "arbolado.xls"), tmp_path)
+    assert table.source_format == "xls"
+    assert table.source_dialect == {"sheet": "Padrón", "headerRow": 3}
+    assert types(table) == {"especie": "string", "cantidad": "integer", "altura media": "number"}
+    assert rows(table)[1:] == [["Jacarandá", "120", "7.5"], ["Tipa", "80", "12.25"]]
+
+
+def test_ods(tmp_path: Path) -> None:
+    table = describe(make_ods(tmp_path / "barrios.ods"), tmp_path)
+    assert table.source_format == "ods"
+    assert types(table) == {"barrio": "string", "habitantes": "integer"}
+    assert rows(table)[1:] == [["Echesortu", "27125"], ["Pichincha", "12043"]]
+
+
+def test_source_schema_hint_is_used_instead_of_inference(tmp_path: Path) -> None:
+    path = write(tmp_path, "h.csv", "legajo,alta\n0012,2026-01-05\n0099,2026-02-01\n")
+    hint = {"fields": [{"name": "legajo", "type": "integer"}, {"name": "alta", "type": "string"}]}
+    staged = StagedFile(path=path, name="h", schema_hint=hint)
+    table = describe_file(staged, tmp_path / "h_out.csv", SchemaOverrides())
+    assert types(table) == {"legajo": "integer", "alta": "string"}
+    assert rows(table)[1] == ["12", "2026-01-05"]
+    forced = describe_file(staged, tmp_path / "h2.csv", overrides(fields={"legajo": {"type": "string"}}))
+    assert types(forced)["legajo"] == "string"  # the steward wins over the source
