@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "publisher.cli.core",
     "publisher.cli.ops",
     "publisher.cli.portal",
+    "publisher.cli.privacy",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
