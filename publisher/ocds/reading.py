@@ -256,3 +256,16 @@ def _ijson_message(error: Exception) -> str:
     # yajl's message quotes the input around the error: keep only its first words
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return f"not valid JSON: {text[:80]}"
+
+
+def next_link(path: Path, scratch_dir: Path, encoding: str | None = None) -> str | None:
+    """The ``links.next`` URL of a package page (None when absent or when the page is not JSON)."""
+    from publisher.ocds.decoding import to_utf8
+
+    decoded = to_utf8(path, scratch_dir, label=path.name, encoding=encoding).path
+    try:
+        with decoded.open("rb") as stream:
+            found = next(iter(ijson.items(stream, "links.next", use_float=True)), None)
+    except ijson.JSONError:
+        return None
+    return found if isinstance(found, str) and found else None

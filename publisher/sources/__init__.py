@@ -18,6 +18,7 @@ __all__ = ["Extraction", "ReadOptions", "Source", "SourceContext", "StagedFile",
 _BUILTIN_MODULES: dict[str, str] = {
     "file": "publisher.sources.file",
     "http": "publisher.sources.http",
+    "ocds": "publisher.sources.ocds",
 }
 
 
