@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "publisher.cli.ops",
     "publisher.cli.portal",
     "publisher.cli.privacy",
+    "publisher.cli.ocds",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
