@@ -12,6 +12,7 @@ CORPUS = REPO.parent / "shared" / "corpus"
 
 pytest_plugins: list[str] = [
     "tests.fixtures_postgres",
+    "tests.fixtures_ckan",
 ]
 
 

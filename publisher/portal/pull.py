@@ -66,6 +66,7 @@ def _download_package(client: CkanClient, package: dict[str, Any], work: Path) -
         descriptor = json.loads((work / "datapackage.json").read_text(encoding="utf-8"))
     else:
         descriptor = descriptor_from_ckan(package)
+        by_name = {_resource_name(r): r for r in package.get("resources", [])}
         result.from_descriptor = False
         (work / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n",
                                                encoding="utf-8")
