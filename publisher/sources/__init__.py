@@ -19,6 +19,9 @@ _BUILTIN_MODULES: dict[str, str] = {
     "file": "publisher.sources.file",
     "http": "publisher.sources.http",
     "ocds": "publisher.sources.ocds",
+    "sql": "publisher.sources.sql",
+    "api": "publisher.sources.api",
+    "geo": "publisher.sources.geo",
 }
 
 
