@@ -569,3 +569,10 @@ def test_source_schema_hint_is_used_instead_of_inference(tmp_path: Path) -> None
     assert rows(table)[1] == ["12", "2026-01-05"]
     forced = describe_file(staged, tmp_path / "h2.csv", overrides(fields={"legajo": {"type": "string"}}))
     assert types(forced)["legajo"] == "string"  # the steward wins over the source
+
+
+def test_steward_delimiter_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.csv", "a;b,c\n1;2,3\n")
+    assert [f["name"] for f in describe(path, tmp_path, delimiter=",").schema["fields"]] == ["a;b", "c"]
+    with pytest.raises(DescribeError, match=r"d\.csv: read\.delimiter must be one character"):
+        describe(path, tmp_path, delimiter=";;")

@@ -160,7 +160,7 @@ def _changes_reading(override: FieldOverride) -> bool:
 def _inferred_converter(guess: Inferred) -> normalise.Converter | None:
     """Converters for values pass 1 checked; None means 'write as is'."""
     if guess.type == "number":
-        return normalise.checked_number_converter(guess.decimal_char, guess.group_char)
+        return normalise.checked_number_converter(guess.decimal_char, guess.group_char, guess.bare_fraction)
     if guess.type == "boolean":
         return normalise.boolean_converter(None, None)
     if guess.type == "date":

@@ -148,8 +148,9 @@ def _missing_values(overrides: SchemaOverrides) -> frozenset[str]:
 def _scan(raw: RawTable, missing: frozenset[str], file_name: str) -> Scan:
     labels = [label.strip() for label in raw.labels]
     width = len(labels)
-    stats = [ColumnStats() for _ in labels]
-    present = [False] * width  # any non-empty cell, missing markers included
+    markers = missing - {""}
+    stats = [ColumnStats(markers=markers) for _ in labels]
+    feeders = [column.feed for column in stats]
     scan = Scan(labels=labels, header_row=raw.header_row, stats=stats)
     whitespace = scan.whitespace_cells
     for row in raw.rows():
@@ -158,27 +159,28 @@ def _scan(raw: RawTable, missing: frozenset[str], file_name: str) -> Scan:
             scan.blank_rows += 1
             continue
         scan.rows += 1
-        if len(stripped) > width:
-            scan.long_rows += any(stripped[width:])
-        elif len(stripped) < width:
-            scan.short_rows += 1
-        for index, (cell, value) in enumerate(zip(row, stripped, strict=False)):
-            if index >= width:
-                break
+        if len(stripped) != width:
+            _count_ragged(scan, stripped, width)
+        for feed, cell, value in zip(feeders, row, stripped, strict=False):
             if value:
-                present[index] = True
-                if value not in missing:
-                    stats[index].feed(value)
+                feed(value)
             elif cell and len(whitespace) < MAX_WHITESPACE_SPELLINGS:
                 whitespace.add(cell)
-    _drop_trailing_empty_columns(scan, present, file_name)
+    _drop_trailing_empty_columns(scan, file_name)
     return scan
 
 
-def _drop_trailing_empty_columns(scan: Scan, present: list[bool], file_name: str) -> None:
+def _count_ragged(scan: Scan, stripped: list[str], width: int) -> None:
+    if len(stripped) > width:
+        scan.long_rows += any(stripped[width:])
+    else:
+        scan.short_rows += 1
+
+
+def _drop_trailing_empty_columns(scan: Scan, file_name: str) -> None:
     """Trailing delimiters make columns with no label and no value: drop them."""
     keep = len(scan.labels)
-    while keep > 0 and not scan.labels[keep - 1] and not present[keep - 1]:
+    while keep > 0 and not scan.labels[keep - 1] and not (scan.stats[keep - 1].values or scan.stats[keep - 1].marked):
         keep -= 1
     scan.dropped_columns = len(scan.labels) - keep
     del scan.labels[keep:]
@@ -232,7 +234,8 @@ def _final_name(name: str, plans: list[ColumnPlan], file_name: str) -> str:
 
 
 def _write_normalised(analysis: Analysis, out_csv: Path) -> int:
-    plans, missing = analysis.plans, analysis.missing
+    plans = analysis.plans
+    markers = analysis.missing - {""}
     converters = [plan.convert for plan in plans]
     width = len(plans)
     count = 0
@@ -246,15 +249,13 @@ def _write_normalised(analysis: Analysis, out_csv: Path) -> int:
                 continue
             if len(stripped) > width and not any(stripped[width:]):
                 del stripped[width:]
-            out = []
-            for convert, value in zip(converters, stripped, strict=False):
-                if not value or value in missing:
-                    out.append("")
-                elif convert is None:
-                    out.append(value)
-                else:
-                    converted = convert(value)
-                    out.append(value if converted is None else converted)
+            if markers:
+                stripped = ["" if value in markers else value for value in stripped]
+            # A converter returns None when the value does not convert: keep the raw value.
+            out = [
+                (convert(value) or value) if convert is not None and value else value
+                for convert, value in zip(converters, stripped, strict=False)
+            ]
             out.extend(stripped[width:])
             writer.writerow(out)
             count += 1

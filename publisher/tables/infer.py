@@ -107,8 +107,15 @@ class ColumnStats:
     lossy: int = 0  # values with '??' where letters were
     numeric_only: bool = False  # only integer/number rules alive, integer first
     accepted: set[str] = field(default_factory=set)  # values every alive rule accepted
+    bare_fraction: bool = False  # a number written without its leading zero (.5)
+    markers: frozenset[str] = frozenset()  # the steward's missing values (besides "")
+    marked: int = 0  # cells holding one of them
 
     def feed(self, value: str) -> None:
+        """Take one stripped, non-empty cell."""
+        if self.markers and value in self.markers:
+            self.marked += 1
+            return
         self.values += 1
         if "??" in value and LOSSY_RE.search(value):
             self.lossy += 1
@@ -143,6 +150,7 @@ class Inferred:
     iso_short: bool = False
     true_spellings: tuple[str, ...] = ()
     false_spellings: tuple[str, ...] = ()
+    bare_fraction: bool = True  # False when no value needs a leading zero added
 
 
 RULES: tuple[str, ...] = (
@@ -162,7 +170,9 @@ def _accept_integer(stats: ColumnStats, value: str) -> bool:
 
 def _accept_point(stats: ColumnStats, value: str) -> bool:
     ok = POINT_RE.fullmatch(value) is not None
-    stats.point_grouped |= ok and "," in value
+    if ok:
+        stats.point_grouped |= "," in value
+        stats.bare_fraction |= "." in value[:2]
     return ok
 
 
@@ -213,7 +223,7 @@ def _inferred(stats: ColumnStats, rule: str) -> Inferred:
     if rule == "integer":
         return Inferred("integer")
     if rule == "number.":
-        return Inferred("number", ".", "," if stats.point_grouped else None)
+        return Inferred("number", ".", "," if stats.point_grouped else None, bare_fraction=stats.bare_fraction)
     if rule == "number,":
         return Inferred("number", ",", "." if stats.comma_grouped else None)
     if rule == "boolean":

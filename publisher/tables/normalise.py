@@ -121,17 +121,19 @@ def iso_datetime_converter(value: str) -> str | None:
 
 
 def _leading_zero(value: str) -> str:
-    if value.startswith("."):
+    if "." not in value[:2]:
+        return value
+    if value[0] == ".":
         return "0" + value
-    if value.startswith("-."):
+    if value[:2] == "-.":
         return "-0" + value[1:]
     return value
 
 
-def checked_number_converter(decimal_char: str, group_char: str | None) -> Converter | None:
+def checked_number_converter(decimal_char: str, group_char: str | None, bare_fraction: bool) -> Converter | None:
     """For a column whose every value matched the inferred number style."""
     if decimal_char == "." and not group_char:
-        return _leading_zero
+        return _leading_zero if bare_fraction else None
     if decimal_char == ".":
         return lambda value: _leading_zero(value.replace(",", ""))
     return lambda value: _leading_zero(value.replace(".", "").replace(",", "."))

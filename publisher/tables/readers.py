@@ -102,6 +102,8 @@ def _open_delimited(path: Path, read: ReadOptions, fmt: str) -> RawTable:
         encoding = detect_encoding(path).encoding
     sample, complete = read_sample(path, encoding)
     delimiter = read.delimiter or ("\t" if fmt == "tsv" else None)
+    if delimiter is not None and len(delimiter) != 1:
+        raise DescribeError(f"{path.name}: read.delimiter must be one character, got {delimiter!r}")
     dialect = sniff_dialect(sample, complete, delimiter)
 
     def records() -> Iterator[list[str]]:
@@ -117,10 +119,11 @@ def _open_delimited(path: Path, read: ReadOptions, fmt: str) -> RawTable:
     labels = _nth_record(records(), header_row, path)
 
     def rows() -> Iterator[list[str]]:
-        iterator = records()
-        for _ in range(header_row):
-            next(iterator, None)
-        yield from iterator
+        with path.open(encoding=encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=dialect.delimiter, strict=False)
+            for _ in range(header_row):
+                next(reader, None)
+            yield from reader
 
     frictionless_dialect: dict[str, Any] = {"csv": {"delimiter": dialect.delimiter}}
     if header_row != 1:
