@@ -576,3 +576,10 @@ def test_steward_delimiter_wins(tmp_path: Path) -> None:
     assert [f["name"] for f in describe(path, tmp_path, delimiter=",").schema["fields"]] == ["a;b", "c"]
     with pytest.raises(DescribeError, match=r"d\.csv: read\.delimiter must be one character"):
         describe(path, tmp_path, delimiter=";;")
+
+
+def test_utf8_with_a_broken_byte_is_not_decoded_as_latin1(tmp_path: Path) -> None:
+    path = tmp_path / "mezcla.csv"
+    path.write_bytes("barrio;descripción\nÑuñoa;Poda de árbol\nEchesortu;Reparación\n".encode() + b"Centro;Cami\xf3n\n")
+    with pytest.raises(DescribeError, match=r"cannot decode mezcla\.csv as text: it is UTF-8 with invalid bytes"):
+        describe(path, tmp_path)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ _CP1252_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
 _C1 = frozenset(range(0x80, 0xA0))
 # Control bytes that never occur in text (tab, LF, CR, FF are fine).
 _CONTROL = frozenset(range(0x00, 0x09)) | {0x0B, 0x0E, 0x0F} | frozenset(range(0x10, 0x20)) - {0x1A}
+_UTF8_SEQUENCE_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _SPANISH_SYMBOLS = set("ºª°¿¡·«»´²³¹½¼¾€£¥§©®±×÷µ¶¨¬¯¸\u00a0–—‘’“”•…")
 
 
@@ -49,8 +51,9 @@ def detect_encoding(path: Path) -> EncodingGuess:
     if utf8_error is None:
         bom = head[:3] == codecs.BOM_UTF8
         return EncodingGuess("utf-8-sig" if bom else "utf-8", "valid UTF-8")
-    counts = _byte_counts(path)
+    counts, in_utf8 = _byte_counts(path)
     _reject_binary(path, counts, utf8_error)
+    _reject_broken_utf8(path, counts, in_utf8, utf8_error)
     return _single_byte(path, counts, utf8_error)
 
 
@@ -68,13 +71,26 @@ def _utf8_error(path: Path) -> UnicodeDecodeError | None:
                 return None
 
 
-def _byte_counts(path: Path) -> list[int]:
+def _byte_counts(path: Path) -> tuple[list[int], int]:
+    """Occurrences of every byte value, and how many high bytes form UTF-8 sequences."""
     counts = [0] * 256
+    in_utf8_sequences = 0
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             for byte in set(chunk):
                 counts[byte] += chunk.count(byte)
-    return counts
+            in_utf8_sequences += sum(len(m) for m in _UTF8_SEQUENCE_RE.findall(chunk))
+    return counts, in_utf8_sequences
+
+
+def _reject_broken_utf8(path: Path, counts: list[int], in_utf8: int, error: UnicodeDecodeError) -> None:
+    """Mostly valid UTF-8 with a few bad bytes: decoding as Latin-1 would garble every accent."""
+    high = sum(counts[0x80:])
+    if high >= 4 and in_utf8 / high > 0.8:
+        raise DescribeError(
+            f"cannot decode {path.name} as text: it is UTF-8 with invalid bytes ({error.reason} at byte {error.start})",
+            hint="the file was damaged or mixes encodings; fix the export or set read.encoding",
+        )
 
 
 def _reject_binary(path: Path, counts: list[int], utf8_error: UnicodeDecodeError) -> None:
