@@ -265,6 +265,7 @@ def test_token_goes_only_to_the_portal_host(httpserver: HTTPServer, tmp_path: Pa
 def test_reads_and_writes_are_told_apart() -> None:
     assert not is_write("package_show") and not is_write("package_search") and not is_write("status_show")
     assert not is_write("datastore_search") and not is_write("license_list")
+    assert not is_write("organization_list_for_user") and not is_write("datastore_info")
     assert is_write("package_patch") and is_write("resource_create") and is_write("datastore_create")
     assert is_write("package_delete")
 

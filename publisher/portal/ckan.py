@@ -124,15 +124,17 @@ class CkanPortal:
             )
 
     def _check_organization(self, organization: str, dataset: str) -> None:
-        if organization in self._organizations:
+        """The organization exists and the token's user may create datasets in it (one cached read)."""
+        if organization in self._organizations or not self.client.token:
             return
-        try:
-            self.client.call("organization_show", {"id": organization, "include_datasets": False})
-        except CkanNotFound:
-            raise PortalError(f"organization '{organization}' does not exist on the portal", dataset=dataset,
-                              stage=Stage.PLAN, action="organization_show",
-                              hint="create it in CKAN or fix portal.organization") from None
-        self._organizations.add(organization)
+        # organization_show would count the organization's datasets through a search: slow on big portals
+        allowed = self.client.call("organization_list_for_user", {"permission": "create_dataset"})
+        self._organizations.update(str(org["name"]) for org in allowed)
+        if organization not in self._organizations:
+            raise PortalError(f"organization '{organization}' does not exist on the portal, or the token's user "
+                              "may not create datasets in it", dataset=dataset, stage=Stage.PLAN,
+                              action="organization_list_for_user",
+                              hint="create it in CKAN, give the user the editor role, or fix portal.organization")
 
     def _facts(self, desired: DesiredDataset, remote: Mapping[str, Any] | None, *,
                create_groups: bool) -> RemoteFacts:

@@ -35,7 +35,7 @@ from publisher.errors import PortalError, TransientPortalError
 
 log = logging.getLogger(__name__)
 
-READ_SUFFIXES = ("_show", "_list", "_search", "_autocomplete")
+READ_SUFFIXES = ("_show", "_list", "_search", "_autocomplete", "_info", "_list_for_user", "_list_authz")
 NOT_REPEATABLE = frozenset({"package_create", "resource_create", "group_create", "organization_create",
                             "datastore_create", "datastore_upsert"})
 MAX_DOWNLOAD_BYTES = 2 * 1024**3
