@@ -304,3 +304,60 @@ def test_query_errors_are_one_line(obras_db: dict[str, str], tmp_path: Path, raw
 def test_unset_environment_variable_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="environment variable OBRAS_DB_URL is not set"):
         extract(options(url={"env": "OBRAS_DB_URL"}, table="reclamos"), tmp_path)
+
+
+# --- through the runner -----------------------------------------------------
+
+RUN_CONFIG = """
+[[datasets]]
+name = "reclamos"
+title = "Reclamos vecinales"
+source = { kind = "sql", url = { env = "RECLAMOS_DB_URL" }, table = "reclamos", cursor = "actualizado" }
+"""
+
+
+def _package_csv(root: Path) -> list[list[str]]:
+    return read_csv(root / "datapackages" / "reclamos" / "data" / "reclamos.csv")
+
+
+def test_runner_incremental_merge_and_a_failure_that_keeps_the_previous_package(tmp_path: Path) -> None:
+    from publisher.config import load_config
+    from publisher.outcomes import Outcome
+    from publisher.runner import RunDeps, run
+
+    db_path = tmp_path / "muni.db"
+    with sqlite3.connect(db_path) as db:
+        db.execute("create table reclamos (id integer primary key, barrio text, actualizado text)")
+        db.executemany("insert into reclamos values (?, ?, ?)",
+                       [(1, "Echesortu", "2024-03-01 10:00:00"), (2, "Alberdi", "2024-03-02 10:00:00")])
+    db.close()
+    (tmp_path / "harvest_config.toml").write_text(RUN_CONFIG, encoding="utf-8")
+    config = load_config(tmp_path / "harvest_config.toml")
+    deps = RunDeps(environ={"RECLAMOS_DB_URL": f"sqlite:///{db_path}"})
+    first = run(config, deps=deps).results[0]
+    assert first.outcome is Outcome.WRITTEN, first.message
+    assert first.source_state["cursor"] == "2024-03-02 10:00:00"
+
+    with sqlite3.connect(db_path) as db:
+        db.execute("update reclamos set barrio = 'Alberdi Norte', actualizado = '2024-03-03 09:00:00' where id = 2")
+        db.execute("insert into reclamos values (3, 'Fisherton', '2024-03-03 10:00:00')")
+        db.execute("delete from reclamos where id = 1")  # incremental mode does not see deletions...
+    db.close()
+    second = run(config, deps=deps).results[0]
+    assert second.outcome is Outcome.WRITTEN, second.message
+    assert sorted(_package_csv(tmp_path)[1:]) == [["1", "Echesortu", "2024-03-01 10:00:00"],
+                                                  ["2", "Alberdi Norte", "2024-03-03 09:00:00"],
+                                                  ["3", "Fisherton", "2024-03-03 10:00:00"]]
+    # ...which proves row 1 came from the previous package (merge), not from a full re-read
+    assert run(config, deps=deps).results[0].outcome is Outcome.UNCHANGED
+    deps.full_refresh = True  # publisher run --full
+    assert run(config, deps=deps).results[0].outcome is Outcome.WRITTEN
+    assert [row[0] for row in _package_csv(tmp_path)[1:]] == ["2", "3"]
+
+    before = _package_csv(tmp_path)
+    deps.environ = {"RECLAMOS_DB_URL": f"postgresql+psycopg://lector:{READER_PASSWORD}@127.0.0.1:1/obras"}
+    failed = run(config, deps=deps).results[0]
+    assert failed.outcome is Outcome.FAILED and failed.stage == "extract"
+    assert failed.message.startswith("dataset 'reclamos' [extract]: cannot connect to postgresql+psycopg://lector:***@")
+    assert READER_PASSWORD not in failed.message and "\n" not in failed.message
+    assert _package_csv(tmp_path) == before
