@@ -29,6 +29,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_UTF8_MULTIBYTE_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
 # What UTF-8 text looks like after a wrong single-byte decoding: "Ã³", "Ã±", "Ã‰"
 _MOJIBAKE_RE = re.compile("[\u00c2\u00c3][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e]")
@@ -90,10 +91,10 @@ def detect_single_byte_encoding(source: Path, bad_offset: int, *, label: str) ->
     from charset_normalizer import from_bytes
 
     sample = _sample_around(source, bad_offset)
-    if _has_valid_multibyte_utf8(source, bad_offset):
+    if _has_valid_multibyte_utf8(source):
         raise OcdsError(
-            f"{label}: mixed encodings: valid UTF-8 text before byte {bad_offset}, then a byte that is "
-            "not UTF-8; no single decoding is right",
+            f"{label}: mixed encodings: the file holds valid UTF-8 text and also bytes that are not UTF-8 "
+            f"(the first at byte {bad_offset}); no single decoding is right",
             hint="ask the publisher for a UTF-8 export",
         )
     best = from_bytes(sample).best()
@@ -131,14 +132,18 @@ def _sample_around(source: Path, offset: int, size: int = 256 * 1024) -> bytes:
         return stream.read(size)
 
 
-def _has_valid_multibyte_utf8(source: Path, before: int) -> bool:
-    """True when the bytes before the first invalid one hold real UTF-8 sequences."""
-    remaining = before
+def _has_valid_multibyte_utf8(source: Path) -> bool:
+    """True when the file holds real UTF-8 multi-byte sequences (then a stray byte means mixed encodings).
+
+    In Latin-1 or cp1252 text such byte pairs would read as "Ã±" or "Ã³": they do not occur in
+    real Spanish or Portuguese text.
+    """
+    tail = b""
     with source.open("rb") as stream:
-        while remaining > 0 and (chunk := stream.read(min(CHUNK_BYTES, remaining))):
-            remaining -= len(chunk)
-            if not chunk.isascii():
+        while chunk := stream.read(CHUNK_BYTES):
+            if _UTF8_MULTIBYTE_RE.search(tail + chunk):
                 return True
+            tail = chunk[-3:]
     return False
 
 
@@ -163,8 +168,10 @@ def _transcode(source: Path, scratch_dir: Path, encoding: str, *, label: str,
     try:
         with source.open("r", encoding=encoding, errors="strict", newline="") as reader, \
                 target.open("w", encoding="utf-8", newline="") as writer:
+            first = True
             while chunk := reader.read(CHUNK_BYTES):
-                writer.write(chunk)
+                writer.write(chunk.removeprefix("\ufeff") if first else chunk)  # a BOM is not JSON
+                first = False
     except LookupError:
         raise OcdsError(f"{label}: unknown encoding {encoding!r}",
                         hint="use a Python codec name such as cp1252") from None

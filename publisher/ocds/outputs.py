@@ -128,7 +128,9 @@ class _Compiler:
             return None
         self._flattener.add(compiled)
         self.compiled += 1
-        linked = [self._linked(r, d) for r, d in group if isinstance(r.get("date"), str)]
+        in_order = sorted((pair for pair in group if isinstance(pair[0].get("date"), str)),
+                          key=lambda pair: str(pair[0]["date"]))  # a record's releases go oldest first
+        linked = [self._linked(release, document) for release, document in in_order]
         return {"ocid": ocid, "releases": linked, "compiledRelease": compiled}
 
     def _linked(self, release: dict[str, Any], document: int) -> dict[str, Any]:
