@@ -19,8 +19,10 @@ from publisher.config import load_config
 from publisher.errors import StateError
 from publisher.outcomes import DatasetResult, Outcome, RunReport
 from publisher.runner import RunDeps, run
-from publisher.state import LATEST_VERSION, open_state, open_url, sqlite_engine
-from publisher.state.schema import dataset_status, migrate, outcomes, runs, schema_version
+from publisher.state import open_reader, open_state, open_url
+from publisher.state.engine import sqlite_engine
+from publisher.state.reader import SCHEMA_VERSION, SqliteReader
+from publisher.state.schema import LATEST_VERSION, migrate, outcomes, runs, schema_version
 from tests.test_state_support import (
     file_dataset,
     python_with_slow_source,
@@ -153,7 +155,8 @@ def test_a_second_outcome_for_the_same_run_and_dataset_is_ignored(tmp_path: Path
 def test_runner_records_every_outcome_and_commits_nothing_for_a_failure(tmp_path: Path) -> None:
     (tmp_path / "bueno.csv").write_text("id,barrio\n1,Centro\n2,Norte\n", encoding="utf-8")
     (tmp_path / "vacio.csv").write_bytes(b"")
-    config = load_config(write_config(tmp_path, file_dataset("bueno", "bueno.csv") + file_dataset("vacio", "vacio.csv")))
+    datasets = file_dataset("bueno", "bueno.csv") + file_dataset("vacio", "vacio.csv")
+    config = load_config(write_config(tmp_path, datasets))
     state = open_state(config)
     report = run(config, deps=RunDeps(state=state))
     outcomes_by_name = {r["dataset"]: r for r in state.history()}
@@ -309,3 +312,18 @@ def test_finish_run_does_not_overwrite_a_final_status(tmp_path: Path) -> None:
     state.finish_run(report)
     assert state.run_rows()[0]["status"] == "aborted"
     assert json.loads(json.dumps(state.run_rows()[0]["counts"])) == {"published": 1}
+
+
+def test_the_light_reader_knows_the_latest_schema_and_reads_what_the_store_reads(tmp_path: Path) -> None:
+    assert SCHEMA_VERSION == LATEST_VERSION
+    config = load_config(write_config(tmp_path, ""))
+    assert open_reader(config).__class__.__name__ == "SqlState"  # no file yet: the store creates it
+    state = open_state(config)
+    record_run(state, "obras", Outcome.PUBLISHED, rows=5, durations={"extract": 1.5})
+    record_run(state, "otro", Outcome.FAILED, message="x")
+    reader = open_reader(config)
+    assert isinstance(reader, SqliteReader)
+    assert reader.history() == state.history() and reader.history("obras", 1) == state.history("obras", 1)
+    assert reader.dataset_rows() == state.dataset_rows()
+    with state.lock("obras"):
+        assert reader.locks_held() == state.locks_held() != {}

@@ -45,10 +45,10 @@ def _print_table(title: str, headers: list[str], rows: list[list[str]], styles: 
 @handle_errors
 def status(state: CliState, as_json: bool) -> None:
     """One row per dataset: last run, outcome, last success, frequency and freshness."""
-    from publisher.state import dataset_status, open_state
+    from publisher.state import dataset_status, open_reader
 
     config = state.load_config()
-    store = open_state(config)
+    store = open_reader(config)
     try:
         rows = dataset_status(config, store)
     finally:
@@ -91,12 +91,12 @@ def history() -> None:
 @handle_errors
 def history_list(state: CliState, name: str | None, limit: int, as_json: bool) -> None:
     """Recorded outcomes, newest first (of one dataset when NAME is given)."""
-    from publisher.state import open_state
+    from publisher.state import open_reader
 
     config = state.load_config()
     if name:
         config.dataset(name)  # an unknown name is a usage error that lists the configured ones
-    store = open_state(config)
+    store = open_reader(config)
     try:
         rows = store.history(name, limit)
     finally:

@@ -1,11 +1,6 @@
-"""Run history, per-dataset status, source validators and locks.
+"""Opening the state database: SQLite (WAL, IMMEDIATE transactions) or a SQLAlchemy URL.
 
-    from publisher.state import open_state
-    state = open_state(config)      # SQLite at config.state_path, or [state].url
-    deps = RunDeps(state=state)
-
-The schema is versioned (``publisher.state.schema``): opening a database
-applies the migrations it lacks.
+Opening applies the migrations the database lacks (``publisher.state.schema``).
 """
 
 from __future__ import annotations
@@ -20,16 +15,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from publisher.config import Config, resolve
 from publisher.errors import StateError
-from publisher.state.schema import LATEST_VERSION, migrate
-from publisher.state.status import DatasetStatus, dataset_status, parse_age
-from publisher.state.store import Clock, SqlState, iso
-
-SqliteState = SqlState  # the name the runner's docs use; the same class serves PostgreSQL
-
-__all__ = [
-    "LATEST_VERSION", "DatasetStatus", "SqlState", "SqliteState", "dataset_status", "iso",
-    "open_state", "open_url", "parse_age", "sqlite_engine",
-]
+from publisher.state.schema import migrate
+from publisher.state.store import Clock, SqlState
 
 
 def _utcnow() -> dt.datetime:

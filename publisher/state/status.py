@@ -12,12 +12,23 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from publisher.config import Config
+from publisher.state.reader import iso, parse_iso
 
-if TYPE_CHECKING:
-    from publisher.state.store import SqlState
+
+class StatusSource(Protocol):
+    """What status and history read (the store, or the light SQLite reader)."""
+
+    @property
+    def location(self) -> str: ...
+
+    def reap(self) -> None: ...
+    def dataset_rows(self) -> dict[str, dict[str, Any]]: ...
+    def locks_held(self) -> dict[str, str]: ...
+    def history(self, dataset: str | None = None, limit: int = 20) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...
 
 _DURATION_RE = re.compile(
     r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -109,10 +120,8 @@ def freshness(last_success: dt.datetime | None, frequency: Period | None, grace:
     return ("overdue" if now > due_by else "fresh"), due_by
 
 
-def dataset_status(config: Config, state: SqlState, now: dt.datetime | None = None) -> list[DatasetStatus]:
+def dataset_status(config: Config, state: StatusSource, now: dt.datetime | None = None) -> list[DatasetStatus]:
     """One DatasetStatus per configured dataset, in config order."""
-    from publisher.state.store import iso, parse_iso
-
     now = now or dt.datetime.now(dt.UTC)
     state.reap()
     summary = state.dataset_rows()

@@ -17,16 +17,31 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, exists, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from publisher.errors import StateError
-from publisher.outcomes import SUCCESSFUL, DatasetResult, Outcome, RunReport
+from publisher.outcomes import DatasetResult, Outcome, RunReport
 from publisher.state import process
 from publisher.state.process import ProcessId
+from publisher.state.reader import history_row as _history_row
+from publisher.state.reader import iso, parse_iso
 from publisher.state.schema import (
     PUBLISH_OUTCOMES,
+    SUCCESS_OUTCOMES,
     dataset_status,
     locks,
     outcomes,
@@ -36,17 +51,6 @@ from publisher.state.schema import (
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
-
-
-def iso(moment: dt.datetime) -> str:
-    """UTC, fixed width, so text order is time order."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def parse_iso(text: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(text) if text else None
 
 
 def _utcnow() -> dt.datetime:
@@ -130,29 +134,37 @@ class SqlState:
             with self._tx("record outcome", results[0].dataset if len(results) == 1 else None) as conn:
                 conn.execute(insert(outcomes), rows)
                 if not report.dry_run:
-                    latest = {row["dataset"]: row for row in rows}
-                    for row in latest.values():
-                        self._upsert_status(conn, row)
+                    self._upsert_status(conn, list({row["dataset"]: row for row in rows}.values()))
         except IntegrityError:
             log.warning("run %s: an outcome for %s was already recorded; keeping the first",
                         report.run_id, ", ".join(r.dataset for r in results))
 
-    def _upsert_status(self, conn: Connection, row: Mapping[str, Any]) -> None:
-        values: dict[str, Any] = {
-            "last_run_id": row["run_id"], "last_outcome": row["outcome"], "last_stage": row["stage"],
-            "last_error_type": row["error_type"], "last_message": row["message"],
-            "last_at": row["finished_at"],
-        }
-        if row["outcome"] in {str(o) for o in SUCCESSFUL}:
-            values["last_success_at"] = row["finished_at"]
-            values["last_package_sha256"] = row["package_sha256"]
-        if row["outcome"] in PUBLISH_OUTCOMES:
-            values["last_published_at"] = row["finished_at"]
-        if row["ckan_id"]:
-            values["ckan_id"] = row["ckan_id"]
+    def _upsert_status(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Move each dataset's summary to its newest outcome (one statement for many rows)."""
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(dataset_status).values(dataset=row["dataset"], **values)
-        conn.execute(statement.on_conflict_do_update(index_elements=["dataset"], set_=values))
+        statement = dialect.insert(dataset_status)
+        new, old = statement.excluded, dataset_status.c
+        succeeded = _one_of(new.last_outcome, SUCCESS_OUTCOMES)
+        set_ = {
+            "last_run_id": new.last_run_id, "last_outcome": new.last_outcome, "last_stage": new.last_stage,
+            "last_error_type": new.last_error_type, "last_message": new.last_message, "last_at": new.last_at,
+            "last_success_at": case((succeeded, new.last_at), else_=old.last_success_at),
+            "last_published_at": case((_one_of(new.last_outcome, PUBLISH_OUTCOMES), new.last_at),
+                                      else_=old.last_published_at),
+            "last_package_sha256": case((succeeded, new.last_package_sha256), else_=old.last_package_sha256),
+            "ckan_id": func.coalesce(new.ckan_id, old.ckan_id),
+        }
+        params = []
+        for row in rows:
+            ok, published = row["outcome"] in SUCCESS_OUTCOMES, row["outcome"] in PUBLISH_OUTCOMES
+            params.append({
+                "dataset": row["dataset"], "last_run_id": row["run_id"], "last_outcome": row["outcome"],
+                "last_stage": row["stage"], "last_error_type": row["error_type"], "last_message": row["message"],
+                "last_at": row["finished_at"], "last_success_at": row["finished_at"] if ok else None,
+                "last_published_at": row["finished_at"] if published else None,
+                "last_package_sha256": row["package_sha256"] if ok else None, "ckan_id": row["ckan_id"],
+            })
+        conn.execute(statement.on_conflict_do_update(index_elements=["dataset"], set_=set_), params)
 
     def finish_run(self, report: RunReport, *, status: str | None = None) -> None:
         if report.run_id is None:
@@ -246,7 +258,7 @@ class SqlState:
         out_row = _outcome_row(run_id, result, self._clock)
         out_row["stage"] = None
         conn.execute(insert(outcomes), [out_row])
-        self._upsert_status(conn, out_row)
+        self._upsert_status(conn, [out_row])
         self._mark_interrupted(conn, [run_id])
 
     def _mark_interrupted(self, conn: Connection, run_ids: Sequence[int]) -> None:
@@ -307,6 +319,11 @@ class SqlState:
         return {"runs": int(removed_runs), "outcomes": int(removed_outcomes), "cutoff": cutoff}
 
 
+def _one_of(column: Any, values: Sequence[str]) -> Any:
+    """``column IN ('a', 'b')`` with the constants inline (executemany cannot expand IN parameters)."""
+    return or_(*[column == literal_column(f"'{value}'") for value in values])
+
+
 def _outcome_row(run_id: int, result: DatasetResult, clock: Clock) -> dict[str, Any]:
     return {
         "run_id": run_id, "dataset": result.dataset, "outcome": str(result.outcome),
@@ -319,12 +336,3 @@ def _outcome_row(run_id: int, result: DatasetResult, clock: Clock) -> dict[str, 
         "started_at": iso(result.started_at) if result.started_at else None,
         "finished_at": iso(result.finished_at or clock()),
     }
-
-
-def _history_row(row: Mapping[Any, Any]) -> dict[str, Any]:
-    data = dict(row)
-    data.pop("id", None)
-    data["content_sha256"] = json.loads(data["content_sha256"] or "{}")
-    data["durations"] = json.loads(data["durations"] or "{}")
-    data["dry_run"] = bool(data["dry_run"])
-    return data
