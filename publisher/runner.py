@@ -216,7 +216,7 @@ def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: D
     else:
         result.outcome = Outcome.UNCHANGED if unchanged else Outcome.WRITTEN
         verb = "would write" if dry_run else "wrote"
-        result.message = "unchanged" if unchanged else f"{verb} {target}"
+        result.message = "no change since the last run" if unchanged else f"{verb} {target}"
         if dry_run and not unchanged:
             result.outcome = Outcome.SKIPPED
     if not dry_run and result.ok:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -185,23 +188,51 @@ def run(state: CliState, names: tuple[str, ...], dry_run: bool, full: bool, engi
     1 when any failed or was blocked.
     """
     from publisher.app import default_deps
+    from publisher.notify import notify
     from publisher.runner import run as run_pipeline
 
     config = state.load_config()
-    deps = default_deps(config, full_refresh=full, engine=engine, allow_mass_withdrawal=allow_mass_withdrawal,
-                        on_result=None if as_json else _print_result)
-    report = run_pipeline(config, names, dry_run=dry_run, deps=deps)
+    with _result_display(enabled=not as_json, total=len(config.select(names))) as on_result:
+        deps = default_deps(config, full_refresh=full, engine=engine, allow_mass_withdrawal=allow_mass_withdrawal,
+                            on_result=on_result)
+        report = run_pipeline(config, names, dry_run=dry_run, deps=deps)
+    sent = [] if dry_run else notify(config, report)
     if as_json:
         echo_json(report.to_dict())
     else:
         _print_footer(report, config)
+        for line in sent:
+            click.echo(f"notified: {line}")
     raise SystemExit(report.exit_code)
 
 
-def _print_result(result: DatasetResult) -> None:
+@contextlib.contextmanager
+def _result_display(*, enabled: bool, total: int) -> Iterator[Callable[[DatasetResult], None] | None]:
+    """One line per dataset as it finishes; above a progress bar when stdout is a terminal."""
+    if not enabled:
+        yield None
+        return
+    if not sys.stdout.isatty():
+        yield lambda result: click.echo(_result_line(result))
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("datasets"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(), transient=True) as progress:
+        task = progress.add_task("datasets", total=total)
+
+        def show(result: DatasetResult) -> None:
+            progress.console.print(_result_line(result), markup=False, highlight=False)
+            progress.advance(task)
+
+        yield show
+
+
+def _result_line(result: DatasetResult) -> str:
     colour = OUTCOME_COLOURS.get(result.outcome, "white")
     figures = f" ({result.rows:,} rows)" if result.rows and result.ok else ""
-    click.echo(f"{click.style(f'{result.outcome:<9}', fg=colour)} {result.dataset}: {result.message}{figures}")
+    return f"{click.style(f'{result.outcome:<9}', fg=colour)} {result.dataset}: {result.message}{figures}"
 
 
 def _print_footer(report: RunReport, config: Any) -> None:
