@@ -448,6 +448,14 @@ def test_overrides_apply(tmp_path: Path) -> None:
     assert validate_normalised(table) == []
 
 
+def test_single_field_unique_key_is_checked_by_frictionless(tmp_path: Path) -> None:
+    path = write(tmp_path, "k.csv", "expediente,monto\nA-1,10\nA-1,12\n")
+    table = describe(path, tmp_path, overrides(unique_keys=[["expediente"]]))
+    assert table.schema["uniqueKeys"] == [["expediente"]]
+    assert table.schema["fields"][0]["constraints"] == {"unique": True}
+    assert validate_normalised(table) == ["unique-error"]
+
+
 def test_forced_type_keeps_unconvertible_values_for_validation(tmp_path: Path) -> None:
     path = write(tmp_path, "f.csv", "cantidad\n12\ndoce\n")
     table = describe(path, tmp_path, overrides(fields={"cantidad": {"type": "integer"}}))

@@ -277,8 +277,14 @@ def _final_schema(plans: list[ColumnPlan], overrides: SchemaOverrides) -> dict[s
     if overrides.primary_key:
         schema["primaryKey"] = [_final_name(name, plans, "") for name in overrides.primary_key]
     if overrides.unique_keys:
-        # Table Schema v2 ``uniqueKeys``; frictionless 5 keeps it but does not check it.
-        schema["uniqueKeys"] = [[_final_name(n, plans, "") for n in key] for key in overrides.unique_keys]
+        # Table Schema v2 ``uniqueKeys``: frictionless 5 keeps it but does not check it, so a
+        # one-field key also becomes that field's ``unique`` constraint, which it does check.
+        keys = [[_final_name(n, plans, "") for n in key] for key in overrides.unique_keys]
+        schema["uniqueKeys"] = keys
+        for key in keys:
+            if len(key) == 1:
+                field = next(f for f in schema["fields"] if f["name"] == key[0])
+                field["constraints"] = {**field.get("constraints", {}), "unique": True}
     return schema
 
 
