@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import zoneinfo
@@ -238,7 +237,8 @@ def test_missed_fires_coalesce_into_one_run_within_the_misfire_grace(
 
 def test_schedule_list_json_equals_the_library_result(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("id\n1\n", encoding="utf-8")
-    path = write_config(tmp_path, file_dataset("obras", "d.csv") + file_dataset("semanal", "d.csv", 'schedule = "30 6 * * 1"'))
+    weekly = file_dataset("semanal", "d.csv", 'schedule = "30 6 * * 1"')
+    path = write_config(tmp_path, file_dataset("obras", "d.csv") + weekly)
     result = CliRunner().invoke(cli, ["--config", str(path), "schedule", "--list", "--json"])
     assert result.exit_code == 0, result.output
     library = next_fire_times(load_config(path))
