@@ -117,6 +117,14 @@ def test_sqlite_query_learns_types_from_values(tmp_path: Path) -> None:
     assert [(f["name"], f["type"]) for f in fields] == [("a", "integer"), ("b", "number"), ("c", "string")]
 
 
+def test_incremental_table_without_primary_key_is_refused(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "muni.db") as db:
+        db.execute("create table t (a integer, actualizado text)")
+    db.close()
+    with pytest.raises(SourceError, match="has no primary key to merge incremental rows by"):
+        extract(options(url="sqlite:///muni.db", table="t", cursor="actualizado"), tmp_path)
+
+
 def test_missing_sqlite_file_fails_with_one_line(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="SQLite database file not found"):
         extract(options(url="sqlite:///nowhere.db", table="t"), tmp_path)

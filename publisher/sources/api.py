@@ -30,7 +30,7 @@ import requests
 from pydantic import Field, JsonValue, field_validator
 
 from publisher.config import EnvRef, Model, SourceOptions, StrOrEnv, resolve
-from publisher.errors import SourceError
+from publisher.errors import ConfigError, SourceError
 from publisher.sources import register
 from publisher.sources._common import csv_read_options, message_url, resource_name
 from publisher.sources._fetch import Fetcher, json_body
@@ -152,7 +152,7 @@ class ApiSource:
     def describe_origin(self) -> str:
         try:
             url = message_url(self._url())
-        except Exception:  # an unset variable must not break the description
+        except ConfigError:  # an unset variable must not break the description
             url = "a URL from the environment"
         return f"JSON API {self.options.method} {url}"
 

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from publisher.config import SourceOptions, StrOrEnv, resolve
-from publisher.errors import SourceError
+from publisher.errors import ConfigError, SourceError
 from publisher.sources import register
 from publisher.sources._common import message_url, resource_name
 from publisher.sources._fetch import Fetcher, json_body
@@ -124,7 +124,7 @@ class GeoSource:
     def _safe_url(self) -> str:
         try:
             return message_url(self._url())
-        except Exception:  # an unset variable must not break the description
+        except ConfigError:  # an unset variable must not break the description
             return "a URL from the environment"
 
     def _url(self) -> str:

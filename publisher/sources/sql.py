@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from publisher.config import EnvRef, SourceOptions, StrOrEnv, resolve
-from publisher.errors import SourceError, TransientSourceError
+from publisher.errors import ConfigError, SourceError, TransientSourceError
 from publisher.sources import register
 from publisher.sources._common import CsvStager, csv_read_options, first_line, mask_url, resource_name, scrub
 from publisher.sources._merge import merge_by_key, previous_resource_csv
@@ -136,9 +136,11 @@ class SqlSource:
 
     def describe_origin(self) -> str:
         what = f"table {self.options.table}" if self.options.table else "query"
+        from sqlalchemy.exc import ArgumentError
+
         try:
             url = self._url()
-        except Exception:  # an unset variable must not break the description
+        except (ConfigError, ArgumentError):  # an unset variable must not break the description
             return f"SQL database, {what}"
         database = Path(url.database).name if url.get_backend_name() == "sqlite" and url.database else url.database
         return f"{url.get_backend_name()} database {database or ''}, {what}".replace("  ", " ")
@@ -243,11 +245,6 @@ class SqlSource:
                 "cursor_column": self.options.cursor}
 
     def _merge(self, new_path: Path, out: Path, columns: Sequence[Column], key: Sequence[str]) -> int | None:
-        if not key:
-            raise SourceError(
-                f"incremental extract of {self.options.table or 'the query'} needs a primary key to merge rows",
-                hint="give the table a primary key or set source.primary_key = [...]",
-            )
         previous = previous_resource_csv(self.context.previous_package_dir, self.name)
         assert previous is not None  # checked by _incremental_since
         types = {c.name: c.field()["type"] for c in columns}
@@ -263,6 +260,9 @@ class SqlSource:
             self._phase = "query"
             self._begin_read_only(conn)
             known = self._reflect(conn)
+            if self.options.cursor and not self._primary_key:
+                raise SourceError(f"table {self.options.table!r} has no primary key to merge incremental rows by",
+                                  hint="set source.primary_key = [...] or remove source.cursor")
             sql, params = self._statement(conn, since)
             return self._copy(conn, sql, params, known, path)
 
