@@ -300,7 +300,8 @@ def test_malformed_release_date(schema_dir: Path, tmp_path: Path, bad_date: str)
 
 
 def test_dates_after_publication_and_in_the_future(schema_dir: Path, tmp_path: Path) -> None:
-    releases = [make_release(date="2024-07-01T00:00:00Z"), make_release("ocds-abc123-0002", date="2999-01-01T00:00:00Z")]
+    releases = [make_release(date="2024-07-01T00:00:00Z"),
+                make_release("ocds-abc123-0002", date="2999-01-01T00:00:00Z")]
     path = write_json(tmp_path / "p.json", release_package(releases))
 
     report = check(path, schema_dir)
