@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,7 @@ from pathlib import Path
 from publisher.config import load_config
 from publisher.errors import Stage
 from publisher.outcomes import DatasetResult, Outcome, RunReport
-from publisher.state import dataset_status, open_state
+from publisher.state import dataset_status, open_reader, open_state
 
 START = dt.datetime(2024, 1, 1, 6, 0, tzinfo=dt.UTC)
 
@@ -114,11 +116,15 @@ def single_records(config_path: Path, count: int) -> float:
     return elapsed
 
 
-def timed_cli(config_path: Path, *args: str) -> tuple[float, int]:
+def timed_cli(config_path: Path, *args: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one `publisher ...` process, start-up included."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "publisher", "--config", str(config_path), *args],
-                          capture_output=True, text=True, check=True)
-    return time.perf_counter() - started, len(done.stdout)
+    subprocess.run([sys.executable, "-m", "publisher", "--config", str(config_path), *args],
+                   capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def file_size(path: Path) -> int:
@@ -140,22 +146,25 @@ def main() -> None:
     print(f"recorded {total:,} outcomes in {elapsed:.1f} s ({total / elapsed:,.0f} outcomes/s, "
           f"one transaction per run)")
     single = single_records(config_path, 1000)
-    print(f"runner path: 1,000 single-outcome transactions in {single:.2f} s ({single:.3f} ms each... "
-          f"{1000 * single / 1000:.2f} ms per outcome)")
+    print(f"runner path: 1,000 single-outcome transactions in {single:.2f} s ({single:.2f} ms per outcome)")
     print(f"state file: {file_size(db) / 1e6:,.1f} MB ({file_size(db) / (total + 1000):,.0f} bytes per outcome)")
 
     config = load_config(config_path)
-    state = open_state(config)
+    reader = open_reader(config)
     started = time.perf_counter()
-    rows = dataset_status(config, state)
+    rows = dataset_status(config, reader)
     library = time.perf_counter() - started
-    state.close()
-    cli_times = [timed_cli(config_path, "status", "--json")[0] for _ in range(3)]
-    history_time, _ = timed_cli(config_path, "history", "dataset-0500", "--limit", "20", "--json")
+    reader.close()
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
+          "(wall times include waiting for a CPU)")
+    cli_times = [timed_cli(config_path, "status", "--json") for _ in range(3)]
+    best = min(cli_times)
+    history_wall, history_cpu = timed_cli(config_path, "history", "dataset-0500", "--limit", "20", "--json")
     overdue = sum(r.freshness == "overdue" for r in rows)
-    print(f"status over {len(rows):,} datasets: library {library * 1000:.0f} ms; `publisher status --json` "
-          f"process {min(cli_times):.2f} s best of 3 (max {max(cli_times):.2f} s); {overdue} overdue")
-    print(f"`publisher history dataset-0500 --limit 20 --json`: {history_time:.2f} s")
+    print(f"status over {len(rows):,} datasets: library call {library * 1000:.0f} ms; `publisher status --json` "
+          f"process (start-up + config + status): {best[0]:.2f} s wall, {best[1]:.2f} s CPU (best of 3); "
+          f"{overdue} overdue")
+    print(f"`publisher history dataset-0500 --limit 20 --json`: {history_wall:.2f} s wall, {history_cpu:.2f} s CPU")
     prune_time, _ = timed_cli(config_path, "history", "prune", "--older-than", "90d", "--json")
     print(f"`publisher history prune --older-than 90d` (delete + VACUUM): {prune_time:.1f} s; "
           f"state file now {file_size(db) / 1e6:,.1f} MB")
