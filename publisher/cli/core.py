@@ -87,7 +87,7 @@ def list_datasets(state: CliState, as_json: bool) -> None:
 # --- describe / validate a local file -----------------------------------------
 
 def _read_options(func: Any) -> Any:
-    func = click.option("--sheet", default=None, help="Spreadsheet sheet name or 1-based index.")(func)
+    func = click.option("--sheet", default=None, help="Spreadsheet sheet: a name or a number from 1.")(func)
     func = click.option("--encoding", default=None, help="Force the encoding (default: detected).")(func)
     func = click.option("--delimiter", default=None, help="Force the CSV delimiter (default: detected).")(func)
     func = click.option("--header-row", type=int, default=None,
@@ -99,7 +99,7 @@ def _staged_file(path: Path, sheet: str | None, encoding: str | None, delimiter:
                  header_row: int | None) -> Any:
     from publisher.sources import ReadOptions, StagedFile
 
-    sheet_value: str | int | None = int(sheet) - 1 if sheet and sheet.isdigit() else sheet
+    sheet_value: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
     read = ReadOptions(encoding=encoding, delimiter=delimiter, sheet=sheet_value, header_row=header_row)
     return StagedFile(path=path, name=path.stem, read=read, origin=str(path))
 
