@@ -91,7 +91,7 @@ def test_staged_tables_validate_as_one_frictionless_package(schema_dir: Path, tm
 def test_invalid_data_blocks_and_keeps_the_report(schema_dir: Path, tmp_path: Path) -> None:
     write_json(tmp_path / "bad.json", release_package([make_release(date="ayer")]))
 
-    with pytest.raises(ValidationFailed, match=re.escape("OCDS validation: 1 error, 0 warnings: "
+    with pytest.raises(ValidationFailed, match=re.escape("OCDS validation: 1 error, 1 warning: "
                                                          "invalid_date at $.releases[0].date")) as caught:
         source(tmp_path, schema_dir, path="bad.json").extract(tmp_path / "work")
     kept = tmp_path / ".publisher" / "ocds-reports" / "compras.json"
