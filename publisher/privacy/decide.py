@@ -58,7 +58,7 @@ def _structured(tally: ColumnTally) -> list[Candidate]:
 
 def _dni(tally: ColumnTally) -> Candidate | None:
     full, shape, n = tally.full, tally.shape, tally.cells
-    distinct = len(tally.distinct_capped) / max(1, shape["distinct_seen"])
+    distinct = shape["distinct"] / max(1, shape["distinct_seen"])
     confidence = 0.0
     if "dni" in tally.name_kinds and full["dni"] >= 0.5 * n:
         confidence = 0.95
@@ -117,10 +117,10 @@ def _quasi(tally: ColumnTally) -> list[Candidate]:
         found.append(Candidate("birth_date", 0.9, full["birth_date"], ("column name", "values")))
     if "coordinates" in kinds and full["coordinates"] >= 0.5 * n:
         found.append(Candidate("coordinates", 0.7, full["coordinates"], ("column name", "values")))
-    cells = max(1, shape["address_cells"])
-    if ("address" in kinds and full["address"] >= 0.5 * cells) or shape["address_prefixed"] >= 0.6 * cells:
-        estimated = shape["address_cells"] < n
-        count = round(full["address"] * n / cells) if estimated else full["address"]
+    sampled = max(1, tally.sampled)
+    if ("address" in kinds and shape["address"] >= 0.5 * sampled) or shape["address_prefixed"] >= 0.6 * sampled:
+        estimated = tally.sampled < n
+        count = round(shape["address"] * n / sampled)
         found.append(Candidate("address", 0.8 if "address" in kinds else 0.6, count,
                                _evidence(tally, "address"), estimated=estimated))
     return found

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from publisher.privacy import lexicon
+from publisher.privacy import lexicon, shapes
 from publisher.privacy import patterns as P
 from publisher.privacy.masking import mask_value
 
@@ -46,7 +46,7 @@ KINDS = ("email", "cuit_cuil", "dni", "phone", "ip", "card", "url_secret", "pers
 IDENTIFYING = frozenset({"cuit_cuil", "dni", "card", "person_name", "birth_date", "free_text"})
 QUASI = frozenset({"address", "coordinates"})
 SAMPLES_PER_FINDING = 3
-SAMPLE_CELLS = 2000  # per chunk, for kinds decided by their share of a column
+SAMPLE_CELLS = 1000  # per chunk, for kinds decided by their share of a column
 NUMERIC_TYPES = frozenset({"integer", "number"})
 SKIPPED_TYPES = frozenset({"boolean", "date", "datetime", "time", "year", "yearmonth", "duration"})
 
@@ -59,7 +59,6 @@ class ColumnTally:
     field_type: str = "string"
     cells: int = 0  # non-empty cells
     sampled: int = 0  # cells seen by the sampled (share-of-column) checks
-    distinct_capped: set[int] = field(default_factory=set)  # hashes of the first values, for distinctness
     total_length: int = 0
     full: Counter[str] = field(default_factory=Counter)  # cells that are a value of the kind
     text: Counter[str] = field(default_factory=Counter)  # cells that contain one inside text
@@ -146,36 +145,69 @@ def _spans(values: pa.Array, mask: np.ndarray, pattern: str, limit: int = 8) -> 
     return out
 
 
-def cuit_valid(digits: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(check digit ok, person prefix) for 11-digit strings, vectorised with numpy."""
-    n = len(digits)
-    if n == 0:
-        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+def _lengths(values: pa.Array) -> np.ndarray:
+    return np.asarray(pc.utf8_length(values).to_numpy(zero_copy_only=False))
+
+
+def _match_where(values: pa.Array, where: np.ndarray, pattern: str) -> np.ndarray:
+    """``_match`` run only on the cells selected by ``where`` (False elsewhere)."""
+    out = np.zeros(len(values), dtype=bool)
+    if where.all():
+        return _match(values, pattern)
+    if where.any():
+        out[where] = _match(values.filter(pa.array(where)), pattern)
+    return out
+
+
+def _digits_of(values: pa.Array, where: np.ndarray) -> pa.Array:
+    """The digits of the selected cells, in order."""
+    return pc.replace_substring_regex(values.filter(pa.array(where)), r"\D", "")
+
+
+def _digit_matrix(digits: pa.Array, width: int) -> np.ndarray:
+    """Equal-length digit strings as an (n, width) int matrix, without Python loops."""
     array = pa.concat_arrays([digits.cast(pa.string())])
+    n = len(array)
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset: array.offset + n + 1]
     raw = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]]
-    matrix = raw.reshape(n, 11).astype(np.int64) - 48
-    weights = np.array([5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
-    remainder = 11 - (matrix[:, :10] @ weights) % 11
+    return raw.reshape(n, width).astype(np.int64) - 48
+
+
+def cuit_valid(digits: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(check digit ok, person prefix 20/23/24/27) for digit strings; wrong lengths fail."""
+    n = len(digits)
+    ok = np.zeros(n, dtype=bool)
+    person = np.zeros(n, dtype=bool)
+    eleven = _lengths(digits) == 11 if n else np.zeros(0, dtype=bool)
+    if not eleven.any():
+        return ok, person
+    matrix = _digit_matrix(digits.filter(pa.array(eleven)), 11)
+    remainder = 11 - (matrix[:, :10] @ np.array([5, 4, 3, 2, 7, 6, 5, 4, 3, 2])) % 11
     expected = np.where(remainder == 11, 0, remainder)
-    ok = (expected == matrix[:, 10]) & (remainder != 10)
-    prefix = matrix[:, 0] * 10 + matrix[:, 1]
-    person = np.isin(prefix, (20, 23, 24, 27))
+    ok[eleven] = (expected == matrix[:, 10]) & (remainder != 10)
+    person[eleven] = np.isin(matrix[:, 0] * 10 + matrix[:, 1], (20, 23, 24, 27))
     return ok, person
 
 
+def luhn_vector(digits: pa.Array) -> np.ndarray:
+    """Luhn check for digit strings of 13 to 19 digits (others fail), vectorised per length."""
+    lengths = _lengths(digits) if len(digits) else np.zeros(0, dtype=np.int64)
+    valid = np.zeros(len(digits), dtype=bool)
+    for width in range(13, 20):
+        chosen = lengths == width
+        if not chosen.any():
+            continue
+        reversed_digits = _digit_matrix(digits.filter(pa.array(chosen)), width)[:, ::-1].copy()
+        doubled = reversed_digits[:, 1::2] * 2
+        reversed_digits[:, 1::2] = np.where(doubled > 9, doubled - 9, doubled)
+        valid[chosen] = reversed_digits.sum(axis=1) % 10 == 0
+    return valid
+
+
 def luhn_valid(number: str) -> bool:
-    digits = [int(c) for c in number if c.isdigit()]
-    if not 13 <= len(digits) <= 19:
-        return False
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
+    """Luhn check of one number (separators ignored)."""
+    digits = "".join(c for c in number if c.isdigit())
+    return bool(luhn_vector(pa.array([digits]))[0]) if digits else False
 
 
 # --- scanning ---------------------------------------------------------------
@@ -223,11 +255,16 @@ class ChunkScan:
             self.tally.add_samples(kind, raw)
 
     def structured(self, candidates: Cells) -> None:
-        """E-mail, URL, CUIT, DNI, phone, card and IP among the candidate cells."""
+        """E-mail, URL, CUIT, DNI, phone, card and IP among the candidate cells.
+
+        Cheap features route each cell (all digits / has letters / the rest) so that
+        most cells meet one or two regular expressions, not all of them.
+        """
         if len(candidates) == 0:
             return
-        lettered = _match(candidates.values, r"\p{L}")
-        digits_only = ~lettered & _match(candidates.values, r"^\s*\d+\s*$")
+        values = candidates.values
+        digits_only = _np(pc.utf8_is_digit(values))
+        lettered = _np(pc.not_equal(pc.ascii_upper(values), pc.ascii_lower(values))) & ~digits_only
         self.plain_numbers(candidates.where(digits_only))
         self.formatted_numbers(candidates.where(~lettered & ~digits_only))
         self.prose(candidates.where(lettered))
@@ -236,15 +273,16 @@ class ChunkScan:
         """Bare integers: classified by length (DNI 7-8, phone 10-13, CUIT 11, card 13-19)."""
         if len(cells) == 0:
             return
-        stripped = pc.utf8_trim_whitespace(cells.values)
-        lengths = np.asarray(pc.utf8_length(stripped).to_numpy(zero_copy_only=False))
+        lengths = _lengths(cells.values)
         dni = (lengths == 7) | (lengths == 8)
         self.tally.shape["dni_shaped"] += cells.count(dni)
-        self.tally.shape["phone_shaped"] += cells.count(dni | ((lengths >= 10) & (lengths <= 13)))
         self.hit("dni", cells, dni, text=False)
-        self._cuit(cells, stripped, lengths == 11)
-        self._cards(cells, (lengths >= 13) & (lengths <= 19))
-        phones = (lengths >= 10) & (lengths <= 13) & _match(stripped, r"^(?:54|0|[123])")
+        self._cuit(cells, lengths == 11, cells.values.filter(pa.array(lengths == 11)))
+        card = (lengths >= 13) & (lengths <= 19)
+        self._cards(cells, card, cells.values.filter(pa.array(card)))
+        national = (lengths >= 10) & (lengths <= 13)
+        phones = _match_where(cells.values, national, r"^(?:54|0|[123])")
+        self.tally.shape["phone_shaped"] += cells.count(dni | phones)
         self.hit("phone", cells, phones | dni, text=False)
 
     def formatted_numbers(self, cells: Cells) -> None:
@@ -252,20 +290,25 @@ class ChunkScan:
         if len(cells) == 0:
             return
         values = cells.values
-        cuit = _match(values, P.CUIT_FULL)
-        self._cuit(cells, pc.replace_substring_regex(values, r"\D", ""), cuit)
-        dotted = _match(values, P.DNI_DOTTED_FULL)
+        lengths = _lengths(values)
+        dots = np.asarray(pc.count_substring(values, ".").to_numpy(zero_copy_only=False))
+        colons = _np(pc.match_substring(values, ":"))
+        cuit = _match_where(values, (lengths >= 11) & (lengths <= 15) & (dots == 0), P.CUIT_FULL)
+        self._cuit(cells, cuit, _digits_of(values, cuit))
+        dotted = _match_where(values, (dots == 2) & (lengths <= 12), P.DNI_DOTTED_FULL)
         self.tally.shape["dni_shaped"] += cells.count(dotted)
         self.tally.shape["dni_dotted"] += cells.count(dotted)
         self.hit("dni", cells, dotted, text=False)
-        phone = ~cuit & _match(values, P.PHONE_FULL) & ~_match(values, P.DATE_LIKE)
+        ip = _match_where(values, (dots == 3) | colons, P.IP_FULL)
+        self.tally.shape["ip_shaped"] += cells.count(ip)
+        self.hit("ip", cells, _match_where(values, ip, P.IP_WIDE_OCTET), text=False)
+        phone = _match_where(values, ~cuit & ~dotted & ~ip & ~colons, P.PHONE_FULL)
+        phone &= ~_match_where(values, phone & (dots == 0), P.DATE_LIKE)
         self.tally.shape["phone_shaped"] += cells.count(phone)
         self.tally.shape["phone_formatted"] += cells.count(phone)
         self.hit("phone", cells, phone, text=False)
-        self._cards(cells, ~cuit & ~phone & _match(values, P.CARD_FULL))
-        ip = _match(values, P.IP_FULL)
-        self.tally.shape["ip_shaped"] += cells.count(ip)
-        self.hit("ip", cells, ip & _match(values, P.IP_WIDE_OCTET), text=False)
+        card = _match_where(values, ~cuit & ~phone & ~ip & (lengths >= 13), P.CARD_FULL)
+        self._cards(cells, card, _digits_of(values, card))
 
     def prose(self, cells: Cells) -> None:
         """Cells with letters: e-mails, URLs with secrets, and numbers introduced by context."""
@@ -274,27 +317,32 @@ class ChunkScan:
         values = cells.values
         at = _np(pc.match_substring(values, "@")) | _np(pc.match_substring(values, "%40"))
         if at.any():
-            full = at & _match(values, P.EMAIL_FULL)
+            full = _match_where(values, at, P.EMAIL_FULL)
             self.hit("email", cells, full, text=False)
-            self.hit("email", cells, at & ~full & _match(values, P.EMAIL), text=True, spans=P.EMAIL_TEXT)
+            self.hit("email", cells, _match_where(values, at & ~full, P.EMAIL), text=True, spans=P.EMAIL_TEXT)
         query = _np(pc.match_substring(values, "?"))
         if query.any():
-            self.hit("url_secret", cells, query & _match(values, P.URL_SECRET_TEXT), text=True,
+            self.hit("url_secret", cells, _match_where(values, query, P.URL_SECRET_TEXT), text=True,
                      spans=P.URL_SECRET_TEXT)
-        self._cuit_in_text(cells)
-        self.hit("dni", cells, _match(values, P.DNI_TEXT), text=True, spans=P.DNI_TEXT)
-        self.hit("phone", cells, _match(values, P.PHONE_TEXT), text=True, spans=P.PHONE_TEXT)
-        self._cards_in_text(cells)
-        ip = _match(values, P.IP_TEXT)
+        numbered = _match(values, P.TEXT_NUMBERS)
+        if not numbered.any():
+            return
+        within = cells.where(numbered)
+        self._cuit_in_text(within)
+        self.hit("dni", within, _match(within.values, P.DNI_TEXT), text=True, spans=P.DNI_TEXT)
+        self.hit("phone", within, _match(within.values, P.PHONE_TEXT), text=True, spans=P.PHONE_TEXT)
+        self._cards_in_text(within)
+        ip = _match(within.values, P.IP_TEXT)
         if ip.any():
-            spans = pc.struct_field(pc.extract_regex(values, P.IP_TEXT), "span")
+            spans = pc.struct_field(pc.extract_regex(within.values, P.IP_TEXT), "span")
             wide = _np(pc.fill_null(pc.match_substring_regex(spans, P.IP_WIDE_OCTET), False))
-            self.hit("ip", cells, ip & wide, text=True, spans=P.IP_TEXT)
+            self.hit("ip", within, ip & wide, text=True, spans=P.IP_TEXT)
 
-    def _cuit(self, cells: Cells, digits: pa.Array, shaped: np.ndarray) -> None:
+    def _cuit(self, cells: Cells, shaped: np.ndarray, digits: pa.Array) -> None:
+        """``digits``: the digits of the shaped cells, in order."""
         if not shaped.any():
             return
-        ok, person = cuit_valid(digits.filter(pa.array(shaped)))
+        ok, person = cuit_valid(digits)
         valid = np.zeros(len(cells), dtype=bool)
         valid_person = np.zeros(len(cells), dtype=bool)
         valid[np.flatnonzero(shaped)[ok]] = True
@@ -310,19 +358,18 @@ class ChunkScan:
             if not found.any():
                 continue
             spans = pc.struct_field(pc.extract_regex(cells.values.filter(pa.array(found)), pattern), "span")
-            digits = pc.replace_substring_regex(spans, r"\D", "")
-            ok, person = cuit_valid(digits)
+            ok, person = cuit_valid(pc.replace_substring_regex(spans, r"\D", ""))
             confirmed = np.zeros(len(cells), dtype=bool)
             confirmed[np.flatnonzero(found)[ok & person]] = True
             self.hit("cuit_cuil", cells, confirmed, text=True, spans=pattern)
 
-    def _cards(self, cells: Cells, shaped: np.ndarray) -> None:
+    def _cards(self, cells: Cells, shaped: np.ndarray, digits: pa.Array) -> None:
+        """``digits``: the digits of the shaped cells, in order."""
         if not shaped.any():
             return
         self.tally.shape["card_shaped"] += cells.count(shaped)
-        candidates = cells.values.filter(pa.array(shaped)).to_pylist()
         valid = np.zeros(len(cells), dtype=bool)
-        valid[np.flatnonzero(shaped)] = [luhn_valid(v) for v in candidates]
+        valid[np.flatnonzero(shaped)] = luhn_vector(digits)
         self.hit("card", cells, valid, text=False)
 
     def _cards_in_text(self, cells: Cells) -> None:
@@ -331,7 +378,7 @@ class ChunkScan:
             return
         spans = pc.struct_field(pc.extract_regex(cells.values.filter(pa.array(found)), P.CARD_TEXT), "span")
         valid = np.zeros(len(cells), dtype=bool)
-        valid[np.flatnonzero(found)] = [bool(s) and luhn_valid(s) for s in spans.to_pylist()]
+        valid[np.flatnonzero(found)] = luhn_vector(pc.replace_substring_regex(spans, r"\D", ""))
         self.hit("card", cells, valid, text=True, spans=P.CARD_TEXT)
 
     def words(self, free_text: bool) -> None:
@@ -347,37 +394,43 @@ class ChunkScan:
         if free_text:
             self.names_in_prose()
             return
-        person = lexicon.is_person_name_column(tally.column)
-        named = cells if person or free_text else cells.where(np.arange(len(cells)) < SAMPLE_CELLS)
-        tally.sampled += named.total()
-        letters = _match(named.values, P.LETTERS_ONLY)
-        shaped = letters & _match(named.values, P.NAME_SHAPE)
-        known = letters & _match(named.values, P.NAME_LEXICON)
-        given = shaped & _match(named.values, P.GIVEN_FIRST)
-        tally.shape["name_letters"] += named.count(letters)
-        tally.shape["name_shape"] += named.count(shaped)
-        tally.shape["name_known"] += named.count(known)
-        tally.shape["name_given"] += named.count(given)
-        self.hit("person_name", named, letters & (known | shaped), text=False)
-        addressed = cells if "address" in kinds else named
-        address = _match(addressed.values, P.ADDRESS_FULL)
-        tally.shape["address_prefixed"] += addressed.count(_match(addressed.values, P.ADDRESS_PREFIXED))
-        tally.shape["address_cells"] += addressed.total()
-        self.hit("address", addressed, address, text=False)
+        self.word_shapes(cells.where(np.arange(len(cells)) < SAMPLE_CELLS))
+
+    def word_shapes(self, sample: Cells) -> None:
+        """Person names and addresses on a sample: shares, lexicon hits, masked samples."""
+        tally = self.tally
+        texts = sample.values.to_pylist()
+        weights = sample.weights if sample.weights is not None else np.ones(len(texts), dtype=np.int64)
+        letters = np.array([bool(shapes.LETTERS_ONLY.match(t)) for t in texts], dtype=bool)
+        shaped = np.array([m and shapes.name_shape(t) for t, m in zip(texts, letters, strict=True)], dtype=bool)
+        known = np.array([m and shapes.known_name(t) for t, m in zip(texts, letters, strict=True)], dtype=bool)
+        given = np.array([m and shapes.given_first(t) for t, m in zip(texts, shaped, strict=True)], dtype=bool)
+        address = np.array([bool(shapes.ADDRESS.match(t)) for t in texts], dtype=bool)
+        prefixed = np.array([bool(shapes.ADDRESS_PREFIXED.match(t)) for t in texts], dtype=bool)
+        tally.sampled += int(weights.sum())
+        for key, mask in (("name_letters", letters), ("name_shape", shaped), ("name_known", known),
+                          ("name_given", given), ("address_prefixed", prefixed), ("address", address)):
+            tally.shape[key] += int(weights[mask].sum())
+        person = letters & (known | shaped)
+        tally.full["person_name"] += int(weights[person].sum())
+        tally.add_samples("person_name", [t for t, m in zip(texts, person, strict=True) if m][:8])
+        tally.add_samples("address", [t for t, m in zip(texts, address, strict=True) if m][:8])
 
     def names_in_prose(self) -> None:
+        """RE2 finds the cells with a name-like pair; Python drops institutions' names."""
         cells = self.all
         found = _match(cells.values, P.NAME_TEXT)
         if not found.any():
             return
-        matches = pc.extract_regex(cells.values.filter(pa.array(found)), P.NAME_TEXT)
-        previous = pc.utf8_lower(pc.utf8_trim_whitespace(pc.struct_field(matches, "prev")))
-        excluded = _np(pc.fill_null(pc.is_in(previous, pa.array(P.NOT_A_PERSON_BEFORE)), False))
-        spans = pc.struct_field(matches, "span")
-        excluded |= ~_np(pc.fill_null(pc.match_substring_regex(spans, P.CAPITALISED), False))
+        texts = cells.values.filter(pa.array(found)).to_pylist()
+        spans = [shapes.person_in_prose(text) for text in texts]
         person = np.zeros(len(cells), dtype=bool)
-        person[np.flatnonzero(found)[~excluded]] = True
-        self.hit("person_name", cells, person, text=True, spans=P.NAME_TEXT)
+        person[np.flatnonzero(found)] = [span is not None for span in spans]
+        hits = cells.count(person)
+        if hits:
+            self.tally.text["person_name"] += hits
+            self.personal[cells.index[person]] = True
+            self.tally.add_samples("person_name", [span for span in spans if span][:8])
 
 
 def _dedupe(values: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
@@ -401,19 +454,21 @@ def _looks_like_prose(values: pa.Array) -> bool:
 
 
 def _track_distinct(tally: ColumnTally, values: pa.Array, limit: int = 5000) -> None:
-    room = limit - tally.shape["distinct_seen"]
-    if room <= 0:
+    """Distinct values among the column's first ``limit`` cells (from its first chunk)."""
+    if tally.shape["distinct_seen"]:
         return
-    head = values[:room].to_pylist()
-    tally.shape["distinct_seen"] += len(head)
-    tally.distinct_capped.update(hash(v) for v in head)
+    head = values[:limit]
+    tally.shape["distinct_seen"] = len(head)
+    tally.shape["distinct"] = int(pc.count_distinct(head).as_py())
 
 
 def scan_chunk(tally: ColumnTally, column: pa.Array | pa.ChunkedArray) -> None:
     """Add one chunk of a column (strings) to its tally."""
     if isinstance(column, pa.ChunkedArray):
         column = pa.concat_arrays(column.chunks) if column.num_chunks else pa.array([], pa.string())
-    column = pc.fill_null(column.cast(pa.string()), "")
+    column = column.cast(pa.string())
+    if column.null_count:
+        column = pc.fill_null(column, "")
     lengths = np.asarray(pc.utf8_length(column).to_numpy(zero_copy_only=False))
     values = column.filter(pa.array(lengths > 0)) if (lengths == 0).any() else column
     if len(values) == 0:
@@ -433,9 +488,10 @@ def scan_chunk(tally: ColumnTally, column: pa.Array | pa.ChunkedArray) -> None:
     distinct, weights = _dedupe(values)
     scan = ChunkScan(tally, distinct, weights)
     if tally.field_type in NUMERIC_TYPES:
-        candidates = _match(distinct, r"^\s*-?\d{7,19}\s*$")
+        lengths = _lengths(distinct)
+        candidates = _np(pc.utf8_is_digit(distinct)) & (lengths >= 7) & (lengths <= 19)
     else:
-        candidates = _match(distinct, P.CANDIDATE)
+        candidates = _match_where(distinct, _lengths(distinct) >= 6, P.CANDIDATE)
     scan.structured(scan.all.where(candidates))
     scan.words(free_text)
     tally.shape["personal_cells"] += scan.all.count(scan.personal)

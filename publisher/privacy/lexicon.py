@@ -12,10 +12,17 @@ words is a person ("Juan Pérez") or a thing ("Erogaciones Corrientes").
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import unicodedata
 
-GIVEN_NAMES = frozenset("""
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+GIVEN_NAMES = frozenset(_words("""
 abel abigail adela adolfo adrian adriana agostina agustin agustina aida alan alba alberto alejandra
 alejandro alejo alfonso alfredo alicia alma amalia amelia ana analia andrea andres angel angela angeles
 angelica anibal antonella antonia antonio ariel armando arturo augusto aurora axel azul barbara beatriz
@@ -36,14 +43,14 @@ rafael ramiro ramon raquel raul rebeca renata ricardo roberto rocio rodolfo rodr
 rosa rosana rosario ruben ruth sabrina salvador samuel sandra santiago santino sara sebastian sergio silvia
 silvina sofia soledad sonia susana tamara teresa tobias tomas ulises valentin valentina valeria vanesa
 vanina vera veronica vicente victor victoria virginia walter ximena yamila yanina yesica zoe
-""".split())
+"""))
 
-SURNAMES = frozenset("""
+SURNAMES = frozenset(_words("""
 acosta aguirre alvarez benitez blanco cabrera castro correa diaz dominguez fernandez ferreyra flores
 franco gimenez gomez gonzalez gutierrez herrera juarez ledesma lopez luna martinez medina molina morales
 moreno navarro ojeda ortiz pereyra perez ramirez ramos rios rodriguez rojas romero ruiz sanchez sosa
 suarez torres vazquez villalba
-""".split())
+"""))
 
 # Column-name words. A token matches when a name token equals it or starts with it.
 NAME_WORDS: dict[str, tuple[str, ...]] = {
@@ -62,34 +69,37 @@ NAME_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 # Words that make a column a person's name (strong evidence on their own).
-PERSON_ROLE_WORDS = frozenset("""
+PERSON_ROLE_WORDS = frozenset(_words("""
 apellido apellidos nombreyapellido apellidoynombre nombrecompleto titular denunciante denunciado
 beneficiario beneficiaria solicitante paciente victima imputado agente empleado empleada contribuyente
 propietario propietaria persona ciudadano ciudadana vecino vecina alumno alumna docente autor autora
 reclamante firmante responsable representante apoderado conductor infractor demandado demandante
-""".split())
+"""))
 
 # Words that, next to "nombre", say the column names a thing, not a person.
-THING_WORDS = frozenset("""
+THING_WORDS = frozenset(_words("""
 barrio calle partido localidad departamento provincia establecimiento escuela programa proyecto
 organismo area dependencia secretaria institucion hospital centro club plaza parque empresa razon
 social fantasia comercio producto servicio categoria tipo rubro actividad distrito zona municipio
 ciudad pais objeto concepto partida cuenta inciso fuente curso carrera linea ruta estacion evento
-""".split())
+"""))
 
 # Words that say a column holds money, codes or counts: not a DNI/phone by shape alone.
-NOT_PERSONAL_NUMBER_WORDS = frozenset("""
+NOT_PERSONAL_NUMBER_WORDS = frozenset(_words("""
 monto importe total subtotal presupuesto credito debito gasto gastos valor precio costo saldo pesos
 cantidad cant casos poblacion superficie codigo cod id expte expediente cp postal codigopostal partida
 anio ano year periodo numero nro orden inciso ley decreto resolucion ordenanza legajo lote padron
-""".split())
+"""))
 
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Lowercase ASCII: ``Fecha de Nacimiento`` -> ``fecha de nacimiento``."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
@@ -100,7 +110,7 @@ def name_tokens(column: str) -> tuple[str, ...]:
     Adjacent pairs are joined too so that ``fecha_nac`` reaches ``fechanac``.
     """
     words = [w for w in _TOKEN_SPLIT.split(fold(_CAMEL.sub("_", column))) if w]
-    joined = [a + b for a, b in zip(words, words[1:], strict=False)]
+    joined = [a + b for a, b in itertools.pairwise(words)]
     return tuple(words + joined + (["".join(words)] if len(words) > 2 else []))
 
 

@@ -60,5 +60,5 @@ def _python_batches(path: Path, names: list[str]) -> Iterator[pa.RecordBatch]:
 
 def _fit(row: list[str], width: int) -> list[str]:
     if len(row) > width:
-        return row[: width - 1] + [",".join(row[width - 1:])]
+        return [*row[: width - 1], ",".join(row[width - 1:])]
     return row + [""] * (width - len(row))
