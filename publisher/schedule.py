@@ -32,6 +32,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -263,6 +264,8 @@ class SchedulerService:
         self._notify = notify or notify_module.notify
         self.guard = _Guard(self._open_state(config))
         self.digest = _Digest(lambda report: self._notify(self.config, report), self.options.digest_delay)
+        self._queued: set[str] = set()  # submitted to the pool, not started yet
+        self._queued_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop_requested = False
         self._reload_requested = False
@@ -270,12 +273,19 @@ class SchedulerService:
             timezone=zoneinfo.ZoneInfo(config.defaults.timezone),
             executors={"default": ThreadPoolExecutor(self.options.workers)},
         )
+        self.scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
+
+    def _on_submitted(self, event: JobSubmissionEvent) -> None:
+        with self._queued_lock:
+            self._queued.add(event.job_id)
 
     # job --------------------------------------------------------------------
 
     def run_job(self, name: str) -> None:
         from publisher import runner
 
+        with self._queued_lock:
+            self._queued.discard(name)
         self.digest.started()
         report: RunReport | None = None
         try:
@@ -362,6 +372,8 @@ class SchedulerService:
         while self.guard.results and time.monotonic() < deadline:
             time.sleep(0.1)
         aborted = self._abort_running()
+        if aborted:
+            self._record_not_started()
         self.digest.flush()
         log.info("scheduler stopped")
         if aborted and self.options.hard_exit:
@@ -370,6 +382,22 @@ class SchedulerService:
             sys.stderr.flush()
             os._exit(0)  # worker threads may be blocked in I/O: do not wait for them
         return 0
+
+    def _record_not_started(self) -> None:
+        """Fires accepted but still queued behind the aborted runs: record them as skipped."""
+        with self._queued_lock:
+            names, self._queued = sorted(self._queued), set()
+        for name in names:
+            now = dt.datetime.now(dt.UTC)
+            report = RunReport(trigger="scheduled", started_at=now)
+            report.run_id = self.guard.state.begin_run(report)
+            result = DatasetResult(dataset=name, outcome=Outcome.SKIPPED, started_at=now, finished_at=now,
+                                   message=f"dataset '{name}': not started: the scheduler was stopped before its turn")
+            report.results.append(result)
+            report.finished_at = now
+            self.guard.state.record(report, result)
+            self.guard.state.finish_run(report)
+            self.digest.add(report)
 
     def _abort_running(self) -> list[str]:
         """Record each dataset still running as failed (aborted) and release its lock."""

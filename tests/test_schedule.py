@@ -364,7 +364,9 @@ def test_sigterm_past_the_stop_timeout_records_the_abort_and_releases_the_lock(t
     assert "aborted: the scheduler was stopped" in aborted["message"]
     assert state.locks_held() == {}
     assert not (markers / "otro.started").exists()  # queued work never started
-    assert all(h["outcome"] == "skipped" for h in state.history("otro"))
+    (queued,) = state.history("otro")
+    assert (queued["outcome"], queued["trigger"]) == ("skipped", "scheduled")
+    assert "not started: the scheduler was stopped before its turn" in queued["message"]
 
 
 @pytest.mark.slow
