@@ -283,3 +283,25 @@ def test_requests_session_is_used_for_every_call(httpserver: HTTPServer) -> None
     client = CkanClient(httpserver.url_for("/"), session=CountingSession())
     client.call("status_show")
     assert CountingSession.count == 1
+
+
+def test_uploads_are_streamed_as_multipart_that_a_server_parses(httpserver: HTTPServer, tmp_path: Path) -> None:
+    received: dict[str, Any] = {}
+
+    def handler(request: Request) -> Response:
+        received["form"] = dict(request.form)
+        upload = request.files["upload"]
+        received["file"] = (upload.filename, upload.read())
+        received["length"] = request.content_length
+        return Response(json.dumps({"success": True, "result": {"id": "r1"}}), content_type="application/json")
+
+    httpserver.expect_request("/api/3/action/resource_create", method="POST").respond_with_handler(handler)
+    content = ("id,nombre\n" + "".join(f"{i},año {i}\n" for i in range(20000))).encode("utf-8")
+    data = tmp_path / "datos año.csv"
+    data.write_bytes(content)
+    client = CkanClient(httpserver.url_for("/"))
+    client.call("resource_create", {"package_id": "p1", "name": "datos", "size": 12, "schema": '{"fields":[]}'},
+                upload=data)
+    assert received["form"] == {"package_id": "p1", "name": "datos", "size": "12", "schema": '{"fields":[]}'}
+    assert received["file"] == ("datos año.csv", content)
+    assert received["length"] > len(content)  # sent with a Content-Length, not chunked

@@ -19,13 +19,15 @@ is there and repairs it.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
@@ -130,10 +132,10 @@ class CkanClient:
                 response = self.session.post(endpoint, json=data, headers=self._headers(),
                                              timeout=self._timeouts())
             else:
-                with upload.open("rb") as stream:
+                with MultipartBody(_form_fields(data), upload) as body:
                     response = self.session.post(
-                        endpoint, data=_form_fields(data), files={"upload": (upload.name, stream)},
-                        headers=self._headers(), timeout=self._timeouts())
+                        endpoint, data=body, headers={**self._headers(), "Content-Type": body.content_type},
+                        timeout=self._timeouts())
         except requests.Timeout as e:
             raise TransientPortalError(f"CKAN did not answer within {self.timeout:g}s",
                                        action=action) from e
@@ -186,6 +188,52 @@ class CkanClient:
     def _same_host(self, url: str) -> bool:
         mine, theirs = urlsplit(self.url), urlsplit(url)
         return (mine.scheme, mine.netloc) == (theirs.scheme, theirs.netloc)
+
+
+class MultipartBody:
+    """A multipart/form-data body read from disk as it is sent: an upload never sits in memory.
+
+    requests streams any object with ``read``, ``__iter__`` and ``__len__`` (and sets
+    Content-Length from ``__len__``); ``files=`` would build the whole body in memory.
+    """
+
+    def __init__(self, fields: Mapping[str, str], upload: Path, field_name: str = "upload") -> None:
+        boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value.encode()
+            + b"\r\n" for name, value in fields.items())
+        filename = upload.name.replace('"', "%22").replace("\r", "").replace("\n", "")
+        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; filename="{filename}"'
+                 "\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        self._file = upload.open("rb")
+        self._parts: list[BinaryIO] = [io.BytesIO(head), self._file, io.BytesIO(tail)]
+        self._length = len(head) + upload.stat().st_size + len(tail)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        chunks = []
+        while self._parts and (size < 0 or size > 0):
+            chunk = self._parts[0].read(size)
+            if not chunk:
+                self._parts.pop(0)
+                continue
+            chunks.append(chunk)
+            size = size - len(chunk) if size > 0 else size
+        return b"".join(chunks)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(1 << 16):
+            yield chunk
+
+    def __enter__(self) -> MultipartBody:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
 
 
 def _user_agent() -> str:
