@@ -110,7 +110,7 @@ def test_ip_card_and_url_with_token(tmp_path: Path) -> None:
     })
     assert {c: f.kind for c, f in found.items()} == {"ip_origen": "ip", "tarjeta": "card", "enlace": "url_secret"}
     assert all(s.startswith("****") and s[-4:] in {"1111", "0004", "1881"} for s in found["tarjeta"].samples)
-    assert_no_raw(found, cards + ["abc000001def"])
+    assert_no_raw(found, [*cards, "abc000001def"])
 
 
 def test_person_names_by_column_name_and_by_value(tmp_path: Path) -> None:
