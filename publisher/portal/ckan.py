@@ -249,9 +249,7 @@ def plan_run(config: Config, names: Sequence[str] = (), *, environ: Mapping[str,
     if portal is None:
         raise ConfigError(f"{config.path.name}: no [portal] section: nothing to plan against",
                           hint="add [portal] with url, api_key and organization")
-    deps = dataclasses.replace(default_deps(config, full_refresh=True), portal=portal)
-    if environ is not None:
-        deps = dataclasses.replace(deps, environ=environ)
+    deps = dataclasses.replace(default_deps(config, environ=environ, full_refresh=True), portal=portal)
     return run(config, names, dry_run=True, deps=deps)
 
 
