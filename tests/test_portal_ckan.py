@@ -455,6 +455,22 @@ def test_pull_of_a_missing_dataset_is_a_clear_error(admin: CkanClient, tmp_path:
         pull_dataset(admin, unique("no-existe"), tmp_path)
 
 
+# --- scripts/ckan-local ----------------------------------------------------------------
+
+def test_ckan_local_up_is_idempotent_while_it_runs(ckan_env: dict[str, str]) -> None:
+    import subprocess
+
+    from tests.fixtures_ckan import ENV_FILE, SCRIPT, read_env_file
+
+    if not ENV_FILE.is_file() or read_env_file(ENV_FILE).get("CKAN_URL") != ckan_env["CKAN_URL"]:
+        pytest.skip("this session uses a CKAN that scripts/ckan-local did not start")
+    up = subprocess.run([str(SCRIPT), "up"], capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0 and "already up" in up.stdout
+    assert subprocess.run([str(SCRIPT), "status"], capture_output=True, timeout=60).returncode == 0
+    assert read_env_file(ENV_FILE) == {**read_env_file(ENV_FILE), **ckan_env}  # env.sh unchanged
+    assert (ENV_FILE.stat().st_mode & 0o777) == 0o600  # it holds a token
+
+
 # --- CLI -----------------------------------------------------------------------------
 
 def invoke(site: Site, *args: str) -> Any:

@@ -305,3 +305,19 @@ def test_uploads_are_streamed_as_multipart_that_a_server_parses(httpserver: HTTP
     assert received["form"] == {"package_id": "p1", "name": "datos", "size": "12", "schema": '{"fields":[]}'}
     assert received["file"] == ("datos año.csv", content)
     assert received["length"] > len(content)  # sent with a Content-Length, not chunked
+
+
+# --- scripts/ckan-local --------------------------------------------------------------
+
+def test_ckan_local_status_is_3_and_down_is_harmless_when_nothing_runs(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "ckan-local"
+    env = {**os.environ, "CKAN_BASE": str(tmp_path / "ckan"), "CKAN_PORT": str(closed_port())}
+    status = subprocess.run([str(script), "status"], env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 3 and "down" in status.stdout
+    down = subprocess.run([str(script), "down"], env=env, capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0
+    usage = subprocess.run([str(script), "sideways"], env=env, capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and "usage" in usage.stderr
