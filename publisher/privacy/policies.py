@@ -19,6 +19,7 @@ from typing import Any
 from publisher.config import ColumnPolicy
 from publisher.privacy.lexicon import GIVEN_NAMES, fold
 from publisher.privacy.masking import mask_digits, mask_value, mask_words
+from publisher.privacy.patterns import NOT_A_PERSON_BEFORE
 
 Transform = Callable[[str], str]
 
@@ -29,7 +30,11 @@ _DMY_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 _FLOAT = re.compile(r"-?\d+\.\d+")
 _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBER_RUN = re.compile(r"\+?\(?\d[\d\s.\-()/]{4,}\d")
-_CAPITALISED_PAIR = re.compile(r"\b([^\W\d_][^\W\d_'’]*)(\s+)([A-ZÁÉÍÓÚÑ][^\W\d_'’]+)")
+_CAPITALISED_RUN = re.compile(
+    r"\b[A-ZÁÉÍÓÚÑ][^\W\d_'’]+(?:\s+(?:[A-ZÁÉÍÓÚÑ]\.\s+)?[A-ZÁÉÍÓÚÑ][^\W\d_'’]+)+")
+_TITLED = re.compile(
+    r"\b((?i:sr|sra|srta|señor|señora)\.?\s+)([A-ZÁÉÍÓÚÑ][^\W\d_'’]+(?:\s+[A-ZÁÉÍÓÚÑ][^\W\d_'’]+)*)")
+_TITLE_BEFORE = frozenset({"sr", "sr.", "sra", "sra.", "srta", "srta.", "señor", "señora"})
 
 
 def canonical(value: str) -> str:
@@ -54,13 +59,20 @@ def redact_prose(value: str) -> str:
     text = _EMAIL.sub(lambda m: mask_value("email", m.group(0)), value)
     text = _NUMBER_RUN.sub(lambda m: mask_digits(m.group(0)), text)
 
-    def name_pair(match: re.Match[str]) -> str:
-        first, gap, last = match.groups()
-        if fold(first) in GIVEN_NAMES:
-            return mask_words(first) + gap + mask_words(last)
+    def name_run(match: re.Match[str]) -> str:
+        words = match.group(0).split()
+        before = text[: match.start()].split()
+        previous = before[-1].lower() if before else ""
+        if previous in NOT_A_PERSON_BEFORE and previous not in _TITLE_BEFORE:
+            return match.group(0)
+        if words[0].lower() in NOT_A_PERSON_BEFORE:
+            return match.group(0)
+        if previous in _TITLE_BEFORE or any(fold(w) in GIVEN_NAMES for w in words):
+            return mask_words(match.group(0))
         return match.group(0)
 
-    return _CAPITALISED_PAIR.sub(name_pair, text)
+    text = _CAPITALISED_RUN.sub(name_run, text)
+    return _TITLED.sub(lambda m: m.group(1) + mask_words(m.group(2)), text)
 
 
 def masker(kind: str | None) -> Transform:
@@ -156,7 +168,7 @@ def field_after(field: dict[str, Any], policy: ColumnPolicy) -> dict[str, Any]:
         updated = dict(field)
     if note:
         described = str(field.get("description", "")).strip()
-        updated["description"] = f"{described} ({note})".strip() if described else note.capitalize()
+        updated["description"] = f"{described} ({note})" if described else note[:1].upper() + note[1:]
     return updated
 
 
@@ -169,5 +181,5 @@ def suppressed_field(field: dict[str, Any], k: int) -> dict[str, Any]:
         updated.pop("constraints", None)
     note = f"counts from 1 to {k - 1} suppressed (left empty) to protect small groups"
     described = str(field.get("description", "")).strip()
-    updated["description"] = f"{described} ({note})" if described else note.capitalize()
+    updated["description"] = f"{described} ({note})" if described else note[:1].upper() + note[1:]
     return updated
