@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -228,6 +229,7 @@ class Flattener:
         self._writers: dict[str, Any] = {}
         self._counts: Counter[str] = Counter()
         self.dropped: Counter[str] = Counter()
+        self.seconds = 0.0  # time spent flattening (the benchmark reports it)
         for spec in TABLES:
             handle = (out_dir / f"{spec.name}.csv").open("w", encoding="utf-8", newline="")
             self._files[spec.name] = handle
@@ -235,6 +237,11 @@ class Flattener:
             self._writers[spec.name].writerow([c.name for c in spec.columns])
 
     def add(self, compiled: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        self._add(compiled)
+        self.seconds += time.perf_counter() - started
+
+    def _add(self, compiled: dict[str, Any]) -> None:
         ocid = compiled.get("ocid")
         if not isinstance(ocid, str) or not ocid:
             return

@@ -31,6 +31,7 @@ def write_outputs(run: _Run, out_dir: Path, *, compile_releases: bool) -> OcdsRe
 
     counts = {"releases": run.spool.release_count, "records": run.record_count}
     if not compile_releases:
+        run.report_additional_fields()
         counts["contracting_processes"] = run.spool.ocid_count()
         return OcdsResult(report=run.report(counts), out_dir=out_dir)
     result = OcdsResult(report=run.report(counts), out_dir=out_dir)
@@ -42,7 +43,9 @@ def write_outputs(run: _Run, out_dir: Path, *, compile_releases: bool) -> OcdsRe
     compiler = _Compiler(run, flattener)
     result.record_package = out_dir / RECORD_PACKAGE_FILE
     _write_package(result.record_package, package, "records", (orjson.dumps(r) for r in compiler.records()))
+    run.report_additional_fields()
     flat = flattener.close()
+    result.seconds["flatten"] = round(flattener.seconds, 3)
     for column, count in sorted(flat.dropped.items()):
         run.findings.add("flatten_value_dropped", "warning", column,
                          f"{count} value(s) are not of the column's type and were left empty", count=count)
@@ -93,8 +96,9 @@ class _Compiler:
 
         self._run = run
         self._flattener = flattener
-        schema = run.release_schema(tuple(run.extensions)).schema
-        self._merger = ocdsmerge.Merger(_without_id(schema))
+        release = run.release_schema(tuple(run.extensions))
+        self._fields = release.fields
+        self._merger = ocdsmerge.Merger(_without_id(release.schema))
         self.compiled = 0
 
     def records(self) -> Iterator[dict[str, Any]]:
@@ -105,8 +109,7 @@ class _Compiler:
         for record in self._run.spool.compiled_records():
             compiled = record.get("compiledRelease")
             if isinstance(compiled, dict):
-                self._flattener.add(compiled)
-                self.compiled += 1
+                self._add(compiled)
             yield record
 
     def _compile(self, ocid: str, group: list[tuple[dict[str, Any], int]]) -> dict[str, Any] | None:
@@ -126,12 +129,17 @@ class _Compiler:
             self._run.findings.add("compile_failed", "error", ocid,
                                    f"cannot compile the releases of this ocid ({type(e).__name__})")
             return None
-        self._flattener.add(compiled)
-        self.compiled += 1
+        self._add(compiled)
         in_order = sorted((pair for pair in group if isinstance(pair[0].get("date"), str)),
                           key=lambda pair: str(pair[0]["date"]))  # a record's releases go oldest first
         linked = [self._linked(release, document) for release, document in in_order]
         return {"ocid": ocid, "releases": linked, "compiledRelease": compiled}
+
+    def _add(self, compiled: dict[str, Any]) -> None:
+        ocid = compiled.get("ocid")
+        self._run.note_additional_fields(compiled, self._fields, f"compiledRelease[{ocid}]")
+        self._flattener.add(compiled)
+        self.compiled += 1
 
     def _linked(self, release: dict[str, Any], document: int) -> dict[str, Any]:
         uri = self._run.document_uris[document] if 0 <= document < len(self._run.document_uris) else None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,24 +194,98 @@ def _stream_array(path: Path) -> Iterator[Document]:
 
 
 def _stream_objects(path: Path) -> Iterator[Document]:
-    scanned = _scan(path)
-    if len(scanned) != 1:
-        with path.open("rb") as stream:
-            try:
-                for index, value in enumerate(ijson.items(stream, "", multiple_values=True, use_float=True)):
-                    yield _document_from_value(value, index, f"$[{index}]")
-            except ijson.JSONError as e:
-                raise JsonInvalid(_ijson_message(e)) from None
+    package = _package_outline(path)
+    if package is None:  # not one large package: several documents, or an odd shape
+        yield from _stream_documents(path)
         return
-    keys, metadata = scanned[0]
-    kind = classify(keys)
-    if kind not in ("release_package", "record_package"):
-        with path.open("rb") as stream:
-            yield _document_from_value(orjson.loads(stream.read()), 0, "$")
-        return
-    key = "records" if kind == "record_package" else "releases"
+    kind, key, metadata = package
     yield Document(index=0, prefix="$", kind=kind, metadata=metadata, item_count=-1,
                    _items=_stream_items(path, key))
+
+
+def _stream_documents(path: Path) -> Iterator[Document]:
+    scanned = _scan(path)
+    if len(scanned) == 1 and classify(scanned[0][0]) in ("release_package", "record_package"):
+        keys, metadata = scanned[0]
+        key = "records" if "records" in keys else "releases"
+        yield Document(index=0, prefix="$", kind=classify(keys), metadata=metadata, item_count=-1,
+                       _items=_stream_items(path, key))
+        return
+    with path.open("rb") as stream:
+        try:
+            for index, value in enumerate(ijson.items(stream, "", multiple_values=True, use_float=True)):
+                yield _document_from_value(value, index, f"$[{index}]")
+        except ijson.JSONError as e:
+            raise JsonInvalid(_ijson_message(e)) from None
+
+
+def _package_outline(path: Path) -> tuple[Kind, str, dict[str, Any]] | None:
+    """Kind, array key and metadata of one large package, without parsing its releases twice.
+
+    The metadata before the array is read event by event until the array starts; the metadata
+    after it (rare) is parsed from the end of the file. None when this shortcut cannot tell.
+    """
+    head = _metadata_before_array(path)
+    if head is None:
+        return None
+    key, metadata = head
+    tail = _metadata_after_array(path)
+    if tail is None:
+        return None
+    metadata.update(tail)
+    kind = classify({*metadata, key})
+    if kind not in ("release_package", "record_package"):
+        return None
+    return kind, key, metadata
+
+
+def _metadata_before_array(path: Path) -> tuple[str, dict[str, Any]] | None:
+    metadata: dict[str, Any] = {}
+    builder: Any = None
+    key = ""
+    with path.open("rb") as stream:
+        try:
+            for prefix, event, value in ijson.parse(stream, use_float=True):
+                if prefix == "" and event == "start_map":
+                    continue
+                if prefix:
+                    if prefix in _ARRAY_KEYS and event == "start_array" and builder is None:
+                        return prefix, metadata
+                    if builder is not None:
+                        builder.event(event, value)
+                    continue
+                if builder is not None:
+                    metadata[key], builder = builder.value, None
+                if event != "map_key":
+                    return None  # the document ended (or is not an object) before any array
+                key = str(value)
+                if key not in _ARRAY_KEYS:
+                    builder = ijson.ObjectBuilder()
+        except ijson.JSONError:
+            return None
+    return None
+
+
+_TAIL_BYTES = 256 * 1024
+_TAIL_START_RE = re.compile(rb"\]\s*,\s*\"")
+_TAIL_END_RE = re.compile(rb"\]\s*\}\s*$")
+
+
+def _metadata_after_array(path: Path) -> dict[str, Any] | None:
+    """The top-level fields after the big array: {} when it closes the document, None when unsure."""
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        stream.seek(max(0, size - _TAIL_BYTES))
+        tail = stream.read()
+    for match in _TAIL_START_RE.finditer(tail):
+        candidate = b"{" + tail[match.end() - 1:]
+        try:
+            fields = orjson.loads(candidate)
+        except orjson.JSONDecodeError:
+            continue  # inside the last release: the rest does not close as one object
+        if isinstance(fields, dict) and not set(fields) & set(_ARRAY_KEYS):
+            return fields
+    return {} if _TAIL_END_RE.search(tail) else None
 
 
 def _stream_items(path: Path, key: str) -> Iterator[tuple[ItemPath, Any]]:
