@@ -488,3 +488,63 @@ def test_extension_patches_the_schema(schema_dir: Path, tmp_path: Path, httpserv
     httpserver.clear()
     again = ocds.check_path(path, schema_dir=schema_dir, environ={}, cache_dir=tmp_path / "cache")
     assert again.summary == report.summary
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path] if path else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*path, index))
+    return found
+
+
+def _mutate(release: dict[str, Any], rng: Any) -> dict[str, Any]:
+    mutated = copy.deepcopy(release)
+    path = rng.choice(_paths(mutated))
+    parent = mutated
+    for part in path[:-1]:
+        parent = parent[part]
+    last = path[-1]
+    action = rng.randrange(5)
+    replacements = [None, True, 1, 1.5, "", "x", "2024-01-01", [], [1, 1], {}, {"id": 1}, "closed"]
+    if action == 0 and isinstance(parent, dict):
+        del parent[last]
+    elif action == 1 and isinstance(parent, list):
+        parent.append(copy.deepcopy(parent[last]))  # a duplicate item
+    elif action == 2 and isinstance(parent, dict):
+        parent[f"{last}_es"] = rng.choice(replacements)  # a language variant (patternProperties) or an extra
+    else:
+        parent[last] = rng.choice(replacements)
+    return mutated
+
+
+def test_fast_checker_agrees_with_jsonschema_on_mutated_releases(schema_dir: Path) -> None:
+    import random
+
+    from publisher.ocds.fastcheck import compile_checker
+
+    schema = json.loads((schema_dir / "release-schema.json").read_text(encoding="utf-8"))
+    schema.pop("id")
+    checker, detailed = compile_checker(schema), SchemaValidator(schema, fast=False)
+    assert checker is not None
+    base = make_release(
+        parties=[{"id": "p1", "name": "Papelera SA", "roles": ["supplier"], "identifier": {"id": "30-1", "scheme": "X"},
+                  "address": {"countryName": "Argentina"}}],
+        tender={"id": "t1", "title": "Resmas", "status": "active", "value": {"amount": 10, "currency": "ARS"},
+                "items": [{"id": "1", "quantity": 2, "unit": {"name": "u"}}], "submissionMethod": ["written"],
+                "tenderPeriod": {"startDate": "2024-01-01T00:00:00Z"}, "documents": [{"id": "d", "url": "http://x"}]},
+        awards=[{"id": "a1", "suppliers": [{"id": "p1"}], "date": "2024-02-01T00:00:00Z"}],
+        contracts=[{"id": "c1", "awardID": "a1",
+                    "implementation": {"transactions": [{"id": "x", "value": {"amount": 1}}]}}],
+    )
+    rng = random.Random(20241129)
+    outcomes = set()
+    for _ in range(400):
+        release = _mutate(base, rng)
+        expected = not detailed.findings(release, ())
+        assert checker(release) == expected, json.dumps(release)
+        outcomes.add(expected)
+    assert outcomes == {True, False}  # both kinds were exercised

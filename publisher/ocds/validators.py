@@ -2,9 +2,10 @@
 
 Validating 100,000 releases with jsonschema alone takes minutes (about 2.6 ms
 a release against the 1.1.5 schema). So each release is first checked by a
-validator that fastjsonschema compiles to Python code (about 0.17 ms); only a
-release that fails is validated again by jsonschema, which lists every error
-with its path. Both use the same format checks (``date-time``, ``uri``).
+yes/no checker compiled from the schema (``fastcheck``; fastjsonschema when an
+extension uses a keyword it lacks); only a release that fails is validated
+again by jsonschema, which lists every error with its path. All use the same
+format checks (``date-time``, ``uri``).
 
 Package and record "shells" (the envelope without its releases) are
 validated by jsonschema with the release arrays replaced by a plain array
@@ -14,11 +15,12 @@ schema, so a large package never holds all its releases at once.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jsonschema
 
+from publisher.ocds.fastcheck import compile_checker
 from publisher.ocds.findings import Finding, json_path
 from publisher.ocds.schemas import is_date_time, is_uri
 
@@ -49,23 +51,12 @@ class SchemaValidator:
         self._detailed = jsonschema.Draft4Validator(schema, format_checker=_format_checker())
         self._fast: Any = None
         if fast:
-            try:
-                import fastjsonschema
-            except ImportError:  # optional: validation is only slower without it
-                return
-            self._fast = fastjsonschema.compile(
-                schema, formats={"date-time": is_date_time, "uri": is_uri}, use_default=False,
-            )
+            self._fast = _fast_checker(schema)
 
     def findings(self, instance: Any, path: tuple[str | int, ...], prefix: str = "$") -> list[Finding]:
         """Every schema error in ``instance`` (found at ``path``), as findings."""
-        if self._fast is not None:
-            try:
-                self._fast(instance)
-                return []
-            except Exception as fast_error:  # fastjsonschema raises JsonSchemaValueException (and rarely others)
-                found = [_finding(e, path, prefix) for e in self._iter_errors(instance)]
-                return found or [_fast_finding(fast_error, path, prefix)]
+        if self._fast is not None and self._fast(instance):
+            return []
         return [_finding(e, path, prefix) for e in self._iter_errors(instance)]
 
     def _iter_errors(self, instance: Any) -> Iterator[jsonschema.ValidationError]:
@@ -149,12 +140,24 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
-def _fast_finding(error: Exception, path: tuple[str | int, ...], prefix: str) -> Finding:
-    """When only the fast validator objects (should not happen): keep its word, without the value."""
-    fast_path = getattr(error, "path", None) or []
-    parts = [*path, *[p for p in fast_path if p != "data"]]
-    rule = getattr(error, "rule", None) or "invalid"
-    return Finding(f"schema.{rule}", "error", json_path(parts, prefix), f"fails {rule}")
+def _fast_checker(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """Our closure checker; fastjsonschema when the schema has keywords it lacks; None: jsonschema only."""
+    checker = compile_checker(schema)
+    if checker is not None:
+        return checker
+    try:
+        import fastjsonschema
+    except ImportError:  # optional: validation is only slower without it
+        return None
+    validate = fastjsonschema.compile(schema, formats={"date-time": is_date_time, "uri": is_uri}, use_default=False)
+
+    def check(instance: Any) -> bool:
+        try:
+            validate(instance)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+    return check
 
 
 # --- shells --------------------------------------------------------------------
