@@ -64,7 +64,8 @@ def _dni(tally: ColumnTally) -> Candidate | None:
         confidence = 0.95
     elif shape["dni_dotted"] >= 0.8 * n:
         confidence = 0.85
-    elif (full["dni"] >= 0.95 * n and distinct >= 0.9 and not lexicon.says_not_personal_number(tally.column)
+    elif (full["dni"] >= 0.95 * n and distinct >= 0.9 and not shape["sequential"]
+          and not lexicon.says_not_personal_number(tally.column)
           and not tally.name_kinds & {"phone", "card", "coordinates"}):
         confidence = 0.6
     count = (full["dni"] if confidence else 0) + tally.text["dni"]

@@ -20,6 +20,7 @@ from publisher.config import ColumnPolicy
 from publisher.privacy.lexicon import GIVEN_NAMES, fold
 from publisher.privacy.masking import mask_digits, mask_value, mask_words
 from publisher.privacy.patterns import NOT_A_PERSON_BEFORE
+from publisher.privacy.shapes import OFFICES
 
 Transform = Callable[[str], str]
 
@@ -72,7 +73,12 @@ def redact_prose(value: str) -> str:
         return match.group(0)
 
     text = _CAPITALISED_RUN.sub(name_run, text)
-    return _TITLED.sub(lambda m: m.group(1) + mask_words(m.group(2)), text)
+    return _TITLED.sub(_mask_titled, text)
+
+
+def _mask_titled(match: re.Match[str]) -> str:
+    title, name = match.group(1), match.group(2)
+    return match.group(0) if fold(name.split()[0]) in OFFICES else title + mask_words(name)
 
 
 def masker(kind: str | None) -> Transform:

@@ -57,6 +57,13 @@ _UPPER = "A-ZÁÉÍÓÚÑÜ"
 _GIVEN_WORD = re.compile(r"\b([^\W\d_]+)(?=(\s+(?:[" + _UPPER + r"]\.\s+)?[" + _UPPER + r"][^\W\d_'’]+))")
 _TITLED = re.compile(r"\b(?:sr|sra|srta|señor|señora|senor|senora)\.?\s+([" + _UPPER + r"][^\W\d_'’]+)", re.IGNORECASE)
 _EXCLUDED = frozenset(NOT_A_PERSON_BEFORE)
+# "el Sr. Intendente" names an office, not a person.
+_OFFICE_WORDS = """
+intendente intendenta director directora secretario secretaria presidente presidenta gobernador gobernadora
+ministro ministra concejal concejala juez jueza fiscal defensor defensora subsecretario subsecretaria
+diputado diputada senador senadora rector rectora decano decana coordinador coordinadora jefe jefa
+"""
+OFFICES = frozenset(_OFFICE_WORDS.split())
 
 
 def person_in_prose(text: str) -> str | None:
@@ -76,6 +83,6 @@ def person_in_prose(text: str) -> str | None:
             continue
         return match.group(1) + match.group(2)
     titled = _TITLED.search(text)
-    if titled and titled.group(1)[1:2].islower():
+    if titled and titled.group(1)[1:2].islower() and fold(titled.group(1)) not in OFFICES:
         return titled.group(0)
     return None
