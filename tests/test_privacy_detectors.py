@@ -80,6 +80,13 @@ def test_cuit_needs_a_valid_check_digit_and_a_person_prefix(tmp_path: Path) -> N
     assert_no_raw(found, people)
 
 
+def test_scattered_8_digit_numbers_with_a_neutral_name_are_dni_with_low_confidence(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    values = [str(rng.randint(5_000_000, 45_000_000)) for _ in range(ROWS)]
+    found = scan(tmp_path, {"campo_3": values}, {"campo_3": "integer"})
+    assert found["campo_3"].kind == "dni" and found["campo_3"].confidence < 0.9
+
+
 def test_dni_with_column_name_or_dots(tmp_path: Path) -> None:
     rng = random.Random(3)
     plain = [str(rng.randint(5_000_000, 45_000_000)) for _ in range(ROWS)]
@@ -163,8 +170,11 @@ def test_look_alikes_are_not_personal_data(tmp_path: Path) -> None:
         "descripcion": ["Derivado al Hospital Juan B. Alberdi según Expte. Nº 038.253 por $ 12.345.678."] * ROWS,
         "lat": [f"{-32.95 + rng.uniform(-0.05, 0.05):.6f}" for _ in range(ROWS)],
         "hora": ["10:50:00"] * ROWS,
+        "dato_5": [str(30_000_000 + i) for i in range(ROWS)],  # record numbers: distinct 8 digits, consecutive
+        "resumen": ["El Sr. Intendente firmó el Decreto 1.234/2024 que amplía el horario del Centro Municipal."] * ROWS,
     }
-    types = {"monto": "number", "credito_vigente": "integer", "fecha": "date", "lat": "number", "hora": "time"}
+    types = {"monto": "number", "credito_vigente": "integer", "fecha": "date", "lat": "number", "hora": "time",
+             "dato_5": "integer"}
     assert scan(tmp_path, columns, types) == {}
 
 
