@@ -146,6 +146,22 @@ create table obras.reclamos (
     primary key (barrio, numero)
 );
 create sequence obras.contador;
+create table obras.tipos (
+    id integer primary key,
+    medida double precision,
+    exacto numeric,
+    datos bytea,
+    lista integer[],
+    local timestamp,
+    momento timestamptz,
+    nota text
+);
+insert into obras.tipos values
+  (1, 'Infinity', 'NaN', '\\x00ff10', '{{1,2,3}}', '2024-03-01 10:00:00.250000', '2024-03-01 10:00:00.5-03',
+   'coma, "comillas" y
+salto'),
+  (2, 1e-05, 0.00000001, NULL, NULL, '2024-03-01 10:00:00', '2024-03-01 10:00:00-03', ''),
+  (3, '-Infinity', -12.50, '', '{{}}', NULL, NULL, NULL);
 grant usage on schema obras to lector;
 grant select on all tables in schema obras to lector;
 grant usage on all sequences in schema obras to lector;
@@ -213,8 +229,27 @@ def test_postgres_query_types_come_from_the_driver_even_for_null_columns(obras_d
 
 
 @pytest.mark.postgres
-def test_the_transaction_is_read_only(obras_db: dict[str, str], tmp_path: Path) -> None:
-    opts = options(url={"env": "OBRAS_DB_URL"}, query="select nextval('obras.contador')")
+@pytest.mark.parametrize("table", ["obras.reclamos", "obras.tipos"])
+def test_postgres_copy_and_row_by_row_stage_the_same_values(obras_db: dict[str, str], tmp_path: Path,
+                                                            table: str) -> None:
+    fast = extract(options(url={"env": "OBRAS_DB_URL"}, table=table), tmp_path / "copy", environ=obras_db)
+    slow = extract(options(url={"env": "OBRAS_DB_URL"}, table=table, postgres_copy=False), tmp_path / "rows",
+                   environ=obras_db)
+    assert read_csv(fast.files[0].path) == read_csv(slow.files[0].path)
+    assert fast.files[0].schema_hint == slow.files[0].schema_hint
+    if table == "obras.tipos":
+        assert read_csv(fast.files[0].path)[1:] == [
+            ["1", "INF", "NaN", "AP8Q", "[1,2,3]", "2024-03-01T10:00:00.250000", "2024-03-01T13:00:00.500000Z",
+             'coma, "comillas" y\nsalto'],
+            ["2", "1e-05", "0.00000001", "", "", "2024-03-01T10:00:00", "2024-03-01T13:00:00Z", ""],
+            ["3", "-INF", "-12.50", "", "[]", "", "", ""],
+        ]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("postgres_copy", [True, False])
+def test_the_transaction_is_read_only(obras_db: dict[str, str], tmp_path: Path, postgres_copy: bool) -> None:
+    opts = options(url={"env": "OBRAS_DB_URL"}, query="select nextval('obras.contador')", postgres_copy=postgres_copy)
     with pytest.raises(SourceError, match="read-only transaction") as caught:
         extract(opts, tmp_path, environ=obras_db)
     assert "the query failed" in caught.value.one_line()

@@ -206,6 +206,7 @@ def from_sqlalchemy(sa_type: Any) -> tuple[str | None, str | None]:
 
     checks: list[tuple[type[Any], str, str | None]] = [
         (t.Boolean, "boolean", None), (t.Integer, "integer", None), (t.Numeric, "number", None),
+        (t.Float, "number", None),  # SQLAlchemy 2.1: Float is no longer a Numeric
         (t.DateTime, "datetime", None), (t.Date, "date", None), (t.Time, "time", None),
         (t.Interval, "duration", None), (t.ARRAY, "array", None), (t.JSON, "json", None),
         (t.LargeBinary, "string", "binary"), (t.Uuid, "string", "uuid"), (t.String, "string", None),

@@ -61,6 +61,7 @@ class SqlOptions(SourceOptions):
     chunk_size: int = Field(default=10_000, ge=100, le=1_000_000)
     connect_timeout: float = Field(default=30.0, gt=0, le=600)
     query_timeout: float | None = Field(default=None, gt=0)
+    postgres_copy: bool = True  # PostgreSQL + psycopg: stage with COPY (fast); false: row by row
     resource: str | None = None
 
     @field_validator("url")
@@ -264,7 +265,31 @@ class SqlSource:
                 raise SourceError(f"table {self.options.table!r} has no primary key to merge incremental rows by",
                                   hint="set source.primary_key = [...] or remove source.cursor")
             sql, params = self._statement(conn, since)
+            if self.options.postgres_copy and conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+                fast = self._copy_postgres(conn, sql, params, known, path)
+                if fast is not None:
+                    return fast
             return self._copy(conn, sql, params, known, path)
+
+    def _copy_postgres(self, conn: Connection, sql: str, params: dict[str, Any], known: dict[str, Column],
+                       path: Path) -> _Copied | None:
+        import psycopg
+
+        from publisher.sources._pgcopy import copy_csv
+
+        quote = conn.dialect.identifier_preparer.quote
+        try:
+            copied = copy_csv(conn.connection.dbapi_connection, sql, params, known, self.options.cursor, quote, path)
+        except psycopg.Error as e:  # raw driver errors: SQLAlchemy does not wrap them here
+            raise self._database_error(e) from e
+        if copied is None:
+            return None
+        columns, rows, top = copied
+        if self.options.cursor and self.options.cursor not in [c.name for c in columns]:
+            raise SourceError(f"the cursor column {self.options.cursor!r} is not in the result; columns: "
+                              f"{', '.join(c.name for c in columns)}", hint="check source.cursor")
+        log.info("dataset '%s': %d rows extracted (PostgreSQL COPY)", self.context.dataset, rows)
+        return _Copied(columns, rows, top)
 
     def _statement(self, conn: Connection, since: Any) -> tuple[str, dict[str, Any]]:
         quote = conn.dialect.identifier_preparer.quote
@@ -326,7 +351,9 @@ class SqlSource:
 
     def _begin_read_only(self, conn: Connection) -> None:
         backend = conn.dialect.name
-        if backend in ("postgresql", "mysql", "mariadb", "oracle"):
+        if backend == "postgresql":  # one snapshot for the cursor maximum and the rows
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        elif backend in ("mysql", "mariadb", "oracle"):
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         if backend == "postgresql":  # timestamptz arrive in UTC: no conversion per value
             conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
@@ -351,7 +378,8 @@ class SqlSource:
             raise self._database_error(e) from e
 
     def _database_error(self, error: Any) -> SourceError:
-        detail = scrub(first_line(str(error.orig if error.orig is not None else error)), self._password)
+        original = getattr(error, "orig", None)
+        detail = scrub(first_line(str(original if original is not None else error)), self._password)
         if self._phase == "connect":
             if any(word in detail.lower() for word in _AUTH_WORDS):
                 return SourceError(f"cannot log in to {self._masked}: {detail}",
