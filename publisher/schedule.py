@@ -263,7 +263,7 @@ class SchedulerService:
         self._open_state = open_state or state_module.open_state
         self._notify = notify or notify_module.notify
         self.guard = _Guard(self._open_state(config))
-        self.digest = _Digest(lambda report: self._notify(self.config, report), self.options.digest_delay)
+        self.digest = _Digest(self._send_digest, self.options.digest_delay)
         self._queued: set[str] = set()  # submitted to the pool, not started yet
         self._queued_lock = threading.Lock()
         self._wake = threading.Event()
@@ -278,6 +278,11 @@ class SchedulerService:
     def _on_submitted(self, event: JobSubmissionEvent) -> None:
         with self._queued_lock:
             self._queued.add(event.job_id)
+
+    def _send_digest(self, report: RunReport) -> None:
+        sent = self._notify(self.config, report)
+        if sent:
+            log.info("notification sent: %s", "; ".join(sent))
 
     # job --------------------------------------------------------------------
 

@@ -169,6 +169,12 @@ def schedule(state: CliState, list_only: bool, as_json: bool, run_now: bool, sto
         else:
             _print_fire_times(rows)
         return
+    import logging
+
+    from publisher.logs import setup_logging
+
+    # a foreground service reports what it does: INFO, as JSON lines under systemd/supervisor
+    setup_logging(logging.DEBUG if state.debug else logging.INFO)
     options = ServiceOptions(stop_timeout=stop_timeout, workers=workers, digest_delay=digest_delay,
                              jobs=JobOptions(misfire_grace_time=misfire_grace), run_now=run_now)
     service = SchedulerService(state.config_path, config, options=options)
