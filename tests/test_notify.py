@@ -200,3 +200,46 @@ def test_a_webhook_answering_500_is_logged_not_raised(tmp_path: Path, httpserver
     config = config_with(tmp_path, f'[notifications.webhook]\nurl = "{httpserver.url_for("/hook")}"\n')
     assert notify(config, mixed_report()) == []
     assert "notification webhook failed: HTTP 500" in caplog.text
+
+
+@pytest.fixture
+def tls_smtp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server that requires STARTTLS, with a self-signed certificate the client trusts."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # what ssl.create_default_context() trusts
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                            authenticator=inbox)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def test_email_over_starttls_with_login(tmp_path: Path, tls_smtp_server: tuple[Inbox, int]) -> None:
+    inbox, port = tls_smtp_server
+    config = config_with(tmp_path, SMTP.format(port=port).replace("starttls = false", "starttls = true"))
+    assert notify(config, mixed_report(), environ={"SMTP_PASSWORD": "s3cret"}) == [
+        f"email to 2 recipients via 127.0.0.1:{port}"]
+    assert inbox.logins == [(b"publisher", b"s3cret")] and len(inbox.envelopes) == 1
+
+
+def test_plain_smtp_to_a_server_that_requires_starttls_is_refused(tmp_path: Path,
+                                                                   tls_smtp_server: tuple[Inbox, int],
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    inbox, port = tls_smtp_server
+    config = config_with(tmp_path, SMTP.format(port=port))  # starttls = false
+    assert notify(config, mixed_report(), environ={"SMTP_PASSWORD": "s3cret"}) == []
+    assert inbox.envelopes == [] and "notification e-mail" in caplog.text
