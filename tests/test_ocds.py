@@ -548,3 +548,14 @@ def test_fast_checker_agrees_with_jsonschema_on_mutated_releases(schema_dir: Pat
         assert checker(release) == expected, json.dumps(release)
         outcomes.add(expected)
     assert outcomes == {True, False}  # both kinds were exercised
+
+
+def test_duplicate_ids_in_an_array_are_reported_when_compiling(settings: ocds.SchemaSettings,
+                                                                tmp_path: Path) -> None:
+    release = make_release(awards=[{"id": "a1", "title": "uno"}, {"id": "a1", "title": "dos"}])
+    path = write_json(tmp_path / "p.json", release_package([release]))
+    result = run([path], tmp_path / "out", settings)
+
+    assert result.report.summary["error"] == {}  # the two objects differ, so uniqueItems holds
+    assert result.report.summary["warning"] == {"duplicate_id_in_array": 1}
+    assert [a["title"] for a in table(result, "awards")] == ["dos"]

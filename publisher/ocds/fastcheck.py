@@ -61,6 +61,7 @@ class _Compiler:
     def __init__(self, root: dict[str, Any]) -> None:
         self._definitions: dict[str, Any] = root.get("definitions", {})
         self._refs: dict[str, Check] = {}
+        self._compiling: set[str] = set()
 
     def compile(self, schema: Any) -> Check:
         if not isinstance(schema, dict):
@@ -77,10 +78,13 @@ class _Compiler:
         if not isinstance(ref, str) or not ref.startswith("#/definitions/"):
             raise Unsupported(f"$ref {ref!r}")
         name = ref.rsplit("/", 1)[1]
-        if name not in self._refs:
-            holder: list[Check] = []
-            self._refs[name] = lambda value: holder[0](value)  # placed first: recursive refs reuse it
-            holder.append(self.compile(self._definitions.get(name, {})))
+        if name in self._refs:
+            return self._refs[name]
+        if name in self._compiling:  # a recursive definition: call through the table, once it is filled
+            return lambda value: self._refs[name](value)
+        self._compiling.add(name)
+        self._refs[name] = self.compile(self._definitions.get(name, {}))
+        self._compiling.discard(name)
         return self._refs[name]
 
     def _type(self, schema: dict[str, Any]) -> tuple[tuple[type, ...], bool] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +114,7 @@ class _Compiler:
             yield record
 
     def _compile(self, ocid: str, group: list[tuple[dict[str, Any], int]]) -> dict[str, Any] | None:
-        from ocdsmerge.exceptions import OCDSMergeError
+        from ocdsmerge.exceptions import DuplicateIdValueWarning, OCDSMergeError
 
         releases = [release for release, _ in group]
         usable = [r for r in releases if isinstance(r.get("date"), str)]
@@ -124,11 +125,18 @@ class _Compiler:
         if not usable:
             return None
         try:
-            compiled = self._merger.create_compiled_release(usable)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DuplicateIdValueWarning)
+                compiled = self._merger.create_compiled_release(usable)
         except OCDSMergeError as e:
             self._run.findings.add("compile_failed", "error", ocid,
                                    f"cannot compile the releases of this ocid ({type(e).__name__})")
             return None
+        duplicates = [w for w in caught if issubclass(w.category, DuplicateIdValueWarning)]
+        if duplicates:
+            self._run.findings.add("duplicate_id_in_array", "warning", ocid,
+                                   "objects in one array share an id; compiling merged them into one",
+                                   count=len(duplicates))
         self._add(compiled)
         in_order = sorted((pair for pair in group if isinstance(pair[0].get("date"), str)),
                           key=lambda pair: str(pair[0]["date"]))  # a record's releases go oldest first
