@@ -159,12 +159,12 @@ def flagged_after(con: duckdb.DuckDBPyConnection, plan: ScanPlan, after: int, si
 def create_late_tables(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> None:
     for slot in plan.slots:
         texts = ", ".join(f"t{j} VARCHAR" for j in range(len(slot.positions)))
-        con.execute(f"CREATE OR REPLACE TABLE late_{slot.name} (rn BIGINT, {texts}, cells VARCHAR[])")
+        con.execute(f"CREATE OR REPLACE TABLE late_{slot.name} (rn BIGINT, exact BOOLEAN, {texts}, cells VARCHAR[])")
 
 
 def insert_late(con: duckdb.DuckDBPyConnection, slot: KeySlot, rows: list[tuple[Any, ...]]) -> None:
     if rows:
-        marks = ", ".join("?" for _ in range(len(slot.positions) + 2))
+        marks = ", ".join("?" for _ in range(len(slot.positions) + 3))
         con.executemany(f"INSERT INTO late_{slot.name} VALUES ({marks})", rows)
 
 
@@ -172,16 +172,20 @@ def _late_key(plan: ScanPlan, slot: KeySlot) -> str:
     if slot.primary:
         members = ", ".join(f"p{j} := CAST(t{j} AS {plan.fields[i].key_type})" for j, i in enumerate(slot.positions))
         return f"struct_pack({members})"
-    return f"CAST(t0 AS {plan.fields[slot.positions[0]].key_type})"
+    return f"TRY_CAST(t0 AS {plan.fields[slot.positions[0]].key_type})"
 
 
 def late_rows(con: duckdb.DuckDBPyConnection, plan: ScanPlan, slot: KeySlot) -> Iterator[tuple[Any, ...]]:
     """(rn, slot name, key, cells) of the late keys of one slot, in row order."""
     cursor = con.cursor()
-    cursor.execute(f"SELECT rn, {_late_key(plan, slot)}, cells FROM late_{slot.name} ORDER BY rn")
+    texts = ", ".join(f"t{j}" for j in range(len(slot.positions)))
+    cursor.execute(
+        f"SELECT rn, CASE WHEN exact THEN {_late_key(plan, slot)} END, "
+        f"CASE WHEN NOT exact THEN list_value({texts}) END, cells FROM late_{slot.name} ORDER BY rn"
+    )
     while batch := cursor.fetchmany(FETCH_ROWS):
-        for rn, key, cells in batch:
-            yield rn, 1, slot.name, key, cells
+        for rn, key, text_key, cells in batch:
+            yield rn, 1, slot.name, key if text_key is None else ("text", *text_key), cells
 
 
 def keyed_rows(con: duckdb.DuckDBPyConnection, plan: ScanPlan, slots_with_dups: set[str]) -> Iterator[tuple[Any, ...]]:
@@ -193,7 +197,7 @@ def keyed_rows(con: duckdb.DuckDBPyConnection, plan: ScanPlan, slots_with_dups: 
         mask = everything ^ (1 << (len(names) - 1 - index))
         if slot.name in slots_with_dups:
             wanted.append(f"{slot.name} IN (SELECT {slot.name} FROM agg WHERE g = {mask})")
-        wanted.append(f"{slot.name} IN (SELECT {_late_key(plan, slot)} FROM late_{slot.name})")
+        wanted.append(f"{slot.name} IN (SELECT {_late_key(plan, slot)} FROM late_{slot.name} WHERE exact)")
     cursor = con.cursor()
     cursor.execute(
         f"WITH {plan.keyed(all_cells=True)} SELECT rn, {', '.join(names)}, fcells "

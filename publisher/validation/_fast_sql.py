@@ -27,6 +27,7 @@ from frictionless import Field
 
 INTEGER_RE = r"-?[0-9]{1,18}"
 NUMBER_RE = r"-?[0-9]{1,20}(\.[0-9]{1,18})?"
+DATETIME_KEY = "%Y-%m-%dT%H:%M:%S.%f"
 SHORT_NUMBER = 16  # at most 15 digits: DOUBLE keeps their order and equality
 DATE_RE = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 TIME_RE = r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
@@ -235,10 +236,13 @@ def _date(field: Field, c: str, keyed: bool) -> tuple[str, str, str]:
 
 def _datetime(field: Field, c: str, keyed: bool) -> tuple[str, str, str]:
     if field.format not in ("default", "any"):
-        return _temporal(field, c, "", "TIMESTAMP", _ts_literal)
+        ok, value, _ = _temporal(field, c, "", "TIMESTAMP", _ts_literal)
+        return ok, f"strftime({value}, '{DATETIME_KEY}')", "VARCHAR"
     has_values = keyed or any(field.constraints.get(n) is not None for n in (*_VALUE_CONSTRAINTS, "enum"))
     if has_values:  # naive spellings only: their SQL value is frictionless's value
-        return _temporal(field, c, DATE_RE + "T" + TIME_RE, "TIMESTAMP", _ts_literal)
+        ok, value, _ = _temporal(field, c, DATE_RE + "T" + TIME_RE, "TIMESTAMP", _ts_literal)
+        # a text key, so that timezone-aware values read in Python can take part too
+        return ok, f"strftime({value}, '{DATETIME_KEY}')", "VARCHAR"
     # Unkeyed and unconstrained: only validity matters; the time part is fully
     # checked by the pattern, the date part by a DATE cast.
     ok = _and([_full(c, DATE_RE + "T" + TIME_RE + TZ_RE), f"year(TRY_CAST(substr({c}, 1, 10) AS DATE)) >= 1"])
@@ -322,7 +326,11 @@ def late_key_text(value: Any, field_type: str) -> str | None:
         return "true" if value else "false"
     if field_type == "integer" and abs(value) >= 2**63:
         return None
-    if field_type in ("datetime", "time") and getattr(value, "tzinfo", None) is not None:
+    if field_type == "datetime" and isinstance(value, dt.datetime):
+        if value.utcoffset() is not None:
+            return value.astimezone(dt.UTC).strftime(DATETIME_KEY) + "Z"
+        return value.strftime(DATETIME_KEY)
+    if field_type == "time" and getattr(value, "tzinfo", None) is not None:
         return None
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()

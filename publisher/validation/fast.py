@@ -42,27 +42,24 @@ Deliberate differences (each tested in tests/test_validation_fast.py)
 
 from __future__ import annotations
 
-import heapq
 import logging
 import os
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from frictionless import Dialect, FrictionlessException, Report, Resource, Schema, errors
-from frictionless.table.row import Row, create_cell_handlers
+from frictionless import Dialect, FrictionlessException, Report, Resource, Schema
 
 from . import _fast_scan as scan
+from ._fast_collect import Collector, Overflow
 from ._fast_prescan import RowMap, locate_empty_rows, prescan
-from ._fast_sql import field_sql, late_key_text
+from ._fast_sql import field_sql
 
 log = logging.getLogger(__name__)
 
 SAMPLE_SIZE = 10_000
-LATE_BATCH = 5_000
 _DUCKDB_ENCODINGS = {
     "utf-8": "utf-8",
     "utf-8-sig": "utf-8",
@@ -73,15 +70,8 @@ _DUCKDB_ENCODINGS = {
 }
 
 
-_ALL_NONE = 'cells composing the primary keys are all "None"'
-
-
 class _Fallback(Exception):
     """The fast engine cannot promise frictionless's result here."""
-
-
-class _Overflow(Exception):
-    """A row has more cells than the columns read."""
 
 
 def validate_csv(
@@ -105,7 +95,7 @@ def validate_csv(
         while True:
             try:
                 return _validate(resource, header, columns, limit_errors, memory_limit, threads, hashes, started)
-            except _Overflow:
+            except Overflow:
                 columns *= 4
                 if columns > 4096:
                     raise _Fallback("a row has more than 4096 cells") from None
@@ -229,7 +219,7 @@ def _validate(
             plan, summary = _summarise(con, header, path, columns)
             found = bytes_pass.result()
         row_map = _row_map(found, header, summary, path)
-        collector = _Collector(plan, header, row_map, limit, con)
+        collector = Collector(plan, header.fields, header.errors, row_map, limit, con)
         collector.add_flagged(summary)
         collector.add_uniqueness(summary)
         errors_, warnings, rows = collector.finish(summary.rows + len(row_map.empty_rows))
@@ -258,151 +248,3 @@ def _row_map(found: Any, header: _Header, summary: scan.Summary, path: Path) -> 
     if count != summary.rows + s["header_rows"] + len(empty):
         raise _Fallback("DuckDB and the csv module count different rows")
     return RowMap(empty)
-
-
-def _trim(cells: list[str | None], columns: int) -> list[str]:
-    end = len(cells)
-    while end and cells[end - 1] is None:
-        end -= 1
-    if end >= columns:
-        raise _Overflow()
-    return [c if c is not None else "" for c in cells[:end]]
-
-
-class _Collector:
-    """Row errors by frictionless row number, cut at the error limit."""
-
-    def __init__(
-        self, plan: scan.ScanPlan, header: _Header, row_map: RowMap, limit: int, con: duckdb.DuckDBPyConnection
-    ) -> None:
-        self.plan, self.header, self.row_map, self.limit, self.con = plan, header, row_map, limit, con
-        self.handlers = create_cell_handlers(header.fields)
-        self.names = [f.name for f in header.fields]
-        self.cell_errors: dict[int, list[Any]] = {}
-        self.key_errors: dict[int, dict[int, Any]] = {}
-        self.count = len(header.errors)
-        self.cut: int | None = None  # no error after this frictionless row number matters
-        self.late: dict[str, list[tuple[Any, ...]]] = {s.name: [] for s in plan.slots}
-        self.has_late = False
-        self._next_empty = 0
-        scan.create_late_tables(con, plan)
-
-    def _row(self, number: int, cells: list[str]) -> Row:
-        return Row(cells, handlers=self.handlers, row_number=number)
-
-    def _note_row(self, number: int, row_errors: list[Any]) -> None:
-        """Count a row's errors (rows come in order); the first row reaching the limit is the cut."""
-        if row_errors:
-            self.cell_errors[number] = row_errors
-            self.count += len(row_errors)
-        if self.limit and self.count >= self.limit and self.cut is None:
-            self.cut = number
-
-    def _advance_empty(self, before: int) -> None:
-        empty = self.row_map.empty_rows
-        while self._next_empty < len(empty) and empty[self._next_empty] < before:
-            self._note_row(empty[self._next_empty], self._empty_errors(empty[self._next_empty]))
-            self._next_empty += 1
-
-    def _empty_errors(self, number: int) -> list[Any]:
-        row = self._row(number, [])
-        found = list(row.errors)
-        if any(s.primary for s in self.plan.slots):
-            found.append(errors.PrimaryKeyError.from_row(row, note=_ALL_NONE))
-        return found
-
-    def add_flagged(self, summary: scan.Summary) -> None:
-        sample, seen, last = summary.sample, 0, 0
-        while sample:
-            for record in sample:
-                last = record["rn"]
-                number = self.row_map.to_frictionless(last)
-                self._advance_empty(number)
-                if self.cut is not None:
-                    self._flush_late(force=True)
-                    return
-                self._add_flagged_row(last, number, _trim(record["cells"], self.plan.source.columns))
-            seen += len(sample)
-            if seen >= summary.flagged:
-                break
-            sample = scan.flagged_after(self.con, self.plan, last, SAMPLE_SIZE)
-        self._advance_empty(2**62)
-        self._flush_late(force=True)
-
-    def _add_flagged_row(self, duck_rn: int, number: int, cells: list[str]) -> None:
-        row = self._row(number, cells)
-        row_errors = list(row.errors)
-        for slot in self.plan.slots:
-            values = [row[self.names[i]] for i in slot.positions]
-            if slot.primary and set(values) == {None}:
-                row_errors.append(errors.PrimaryKeyError.from_row(row, note=_ALL_NONE))
-                continue
-            texts = [late_key_text(v, self.header.fields[i].type) for v, i in zip(values, slot.positions, strict=True)]
-            lost = any(t is None and v is not None for t, v in zip(texts, values, strict=True))
-            if lost or (not slot.primary and texts[0] is None):
-                continue
-            self.late[slot.name].append((duck_rn, *texts, cells))
-            self.has_late = True
-        self._note_row(number, row_errors)
-        self._flush_late(force=False)
-
-    def _flush_late(self, *, force: bool) -> None:
-        for slot in self.plan.slots:
-            rows = self.late[slot.name]
-            if rows and (force or len(rows) >= LATE_BATCH):
-                scan.insert_late(self.con, slot, rows)
-                self.late[slot.name] = []
-
-    def add_uniqueness(self, summary: scan.Summary) -> None:
-        if not self.plan.slots or not (summary.dup_slots or self.has_late):
-            return
-        order = {s.name: i for i, s in enumerate(self.plan.slots)}
-        streams: list[Iterator[tuple[Any, ...]]] = [scan.keyed_rows(self.con, self.plan, summary.dup_slots)]
-        streams += [scan.late_rows(self.con, self.plan, s) for s in self.plan.slots]
-        last_seen: dict[str, dict[Any, int]] = {s.name: {} for s in self.plan.slots}
-        key_count = len(self.header.errors)
-        for duck_rn, _, name, key, cells in heapq.merge(*streams, key=lambda e: (e[0], e[1], order[e[2]])):
-            number = self.row_map.to_frictionless(duck_rn)
-            if self.cut is not None and number > self.cut:
-                break
-            if key is None:
-                continue
-            key = tuple(key.values()) if isinstance(key, dict) else key
-            previous = last_seen[name].get(key)
-            last_seen[name][key] = number
-            if previous:
-                self._key_error(number, name, order[name], previous, cells)
-                key_count += 1
-                if self.limit and key_count >= self.limit and (self.cut is None or number < self.cut):
-                    self.cut = number
-
-    def _key_error(self, number: int, name: str, index: int, previous: int, cells: list[str | None]) -> None:
-        row = self._row(number, _trim(cells, self.plan.source.columns))
-        note = f"the same as in the row at position {previous}"
-        slot = self.plan.slots[index]
-        if slot.primary:
-            error = errors.PrimaryKeyError.from_row(row, note=note)
-        else:
-            error = errors.UniqueError.from_row(row, note=note, field_name=self.names[slot.positions[0]])
-        self.key_errors.setdefault(number, {})[index] = error
-
-    def finish(self, total_rows: int) -> tuple[list[Any], list[str], int]:
-        """All errors in frictionless's order, cut as frictionless cuts at ``limit_errors``."""
-        ordered = list(self.header.errors)
-        base = self.plan.source.header_rows
-        if self.limit and len(ordered) >= self.limit:
-            first = base + 1
-            ordered += self._errors_of(first) if total_rows else []
-            return ordered[: self.limit], [f"reached error limit: {self.limit}"], min(1, total_rows)
-        for number in sorted(set(self.cell_errors) | set(self.key_errors)):
-            ordered += self._errors_of(number)
-            if self.limit and len(ordered) >= self.limit:
-                return ordered[: self.limit], [f"reached error limit: {self.limit}"], number - base
-        return ordered, [], total_rows
-
-    def _errors_of(self, number: int) -> list[Any]:
-        found = list(self.cell_errors.get(number, []))
-        keys = self.key_errors.get(number, {})
-        primary = [e for e in found if e.type == "primary-key"]
-        found = [e for e in found if e.type != "primary-key"]
-        return found + [keys[i] for i in sorted(keys)] + primary
