@@ -39,7 +39,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from publisher.config import Config, DatasetConfig, load_config
-from publisher.errors import ConfigError, PublisherError, StateError
+from publisher.errors import ConfigError, PublisherError, Stage, StateError
 from publisher.outcomes import DatasetResult, Outcome, RunReport
 
 log = logging.getLogger(__name__)
@@ -287,36 +287,46 @@ class SchedulerService:
     # job --------------------------------------------------------------------
 
     def run_job(self, name: str) -> None:
+        """One scheduled fire: the dataset through the runner with the real dependencies."""
         from publisher import runner
+        from publisher.app import default_deps
 
         with self._queued_lock:
             self._queued.discard(name)
         self.digest.started()
         report: RunReport | None = None
         try:
-            deps = runner.RunDeps(state=self.guard, on_start=self.guard.started)
+            deps = default_deps(self.config, state=self.guard, on_start=self.guard.started)
             report = runner.run(self.config, [name], deps=deps, trigger="scheduled")
             log.info("scheduled run of '%s': %s", name, ", ".join(f"{n} {k}" for k, n in report.counts().items()))
+        except PublisherError as e:  # the dependencies could not be built (a missing secret, say)
+            log.error("scheduled run of '%s' could not start: %s", name, e.one_line())
+            report = self._record_failure(name, e.one_line(), type(e).__name__, e.stage)
         except Exception as e:  # a bug must not kill the scheduler; the outcome is still recorded
             log.exception("scheduled run of '%s' failed unexpectedly", name)
-            report = self._record_crash(name, e)
+            report = self._record_failure(name, f"internal error: {type(e).__name__}", type(e).__name__, None)
         finally:
             self.guard.done()
             self.digest.finished(report)
 
-    def _record_crash(self, name: str, error: Exception) -> RunReport | None:
+    def _record_failure(self, name: str, message: str, error_type: str, stage: Stage | None) -> RunReport | None:
+        now = dt.datetime.now(dt.UTC)
         report = self.guard.reports.get(threading.get_ident())
-        if report is None:
-            return None
-        result = self.guard.results.get(threading.get_ident()) or DatasetResult(dataset=name)
-        failed = replace(result, outcome=Outcome.FAILED, error_type=type(error).__name__,
-                         message=f"dataset '{name}' [{result.stage}]: internal error: {type(error).__name__}",
-                         finished_at=dt.datetime.now(dt.UTC))
-        report.results.append(failed)
-        report.finished_at = failed.finished_at
-        with contextlib.suppress(PublisherError):
+        try:
+            if report is None:
+                report = RunReport(trigger="scheduled", started_at=now)
+                report.run_id = self.guard.state.begin_run(report)
+            result = self.guard.results.get(threading.get_ident()) or DatasetResult(dataset=name, started_at=now)
+            stage = stage or result.stage
+            failed = replace(result, outcome=Outcome.FAILED, stage=stage, error_type=error_type, finished_at=now,
+                             message=message if message.startswith("dataset ") else
+                             f"dataset '{name}' [{stage}]: {message}")
+            report.results.append(failed)
+            report.finished_at = now
             self.guard.state.record(report, failed)
             self.guard.state.finish_run(report)
+        except PublisherError as e:
+            log.error("could not record the failure of '%s': %s", name, e.one_line())
         return report
 
     # lifecycle ----------------------------------------------------------------

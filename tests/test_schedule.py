@@ -385,3 +385,23 @@ def test_sighup_reloads_and_an_invalid_config_keeps_the_schedule(tmp_path: Path)
     assert code == 0, stderr
     assert "config reload failed, keeping the previous schedule" in stderr
     assert "config reloaded: 2 datasets scheduled" in stderr
+
+
+def test_a_job_that_cannot_start_records_a_failure_and_notifies(tmp_path: Path, service_factory: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CKAN_TOKEN_FOR_TEST", raising=False)
+    (tmp_path / "d.csv").write_text("id\n1\n", encoding="utf-8")
+    portal = ('[portal]\nurl = "http://127.0.0.1:9"\norganization = "rosario"\n'
+              'api_key = { env = "CKAN_TOKEN_FOR_TEST" }\n')
+    path = write_config(tmp_path, file_dataset("obras", "d.csv"), portal)
+    service = service_factory(path, digest_delay=0.1)
+    service.run_job("obras")
+    deadline = time.monotonic() + 10
+    while not service.notified and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (digest,) = service.notified
+    assert digest.results[0].outcome is Outcome.FAILED
+    (row,) = open_state(load_config(path)).history("obras")
+    assert (row["outcome"], row["stage"], row["error_type"], row["run_status"]) == (
+        "failed", "config", "ConfigError", "failed")
+    assert "CKAN_TOKEN_FOR_TEST is not set" in row["message"]
