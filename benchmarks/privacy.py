@@ -63,7 +63,8 @@ def dni(rng: random.Random, dotted: float = 0.3) -> str:
 
 def phone(rng: random.Random) -> str:
     area = rng.choice(["341", "11", "351", "342", "223", "261", "3461", "2477"])
-    exchange = rng.randint(400, 699) if len(area) < 4 else rng.randint(40, 69)
+    # national numbers have 10 digits: area + exchange + 4
+    exchange = {2: rng.randint(4000, 6999), 3: rng.randint(400, 699), 4: rng.randint(40, 69)}[len(area)]
     local = f"{exchange}{rng.randint(0, 9999):04d}"
     head, tail = local[:-4], local[-4:]
     return rng.choice([

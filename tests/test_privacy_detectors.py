@@ -99,7 +99,7 @@ def test_dni_with_column_name_or_dots(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("number", [
     "+54 9 341 555-1234", "0341 15-555-1234", "(0341) 455-6789", "341-555-1234", "011 4567-8901",
-    "15-5555-1234", "(011) 15 4567-8901", "0341-4556789",
+    "15-5555-1234", "(011) 15 4567-8901", "0341-4556789", "(02477) 40-9937", "03461 15-59-4509",
 ])
 def test_argentine_phone_formats(tmp_path: Path, number: str) -> None:
     found = scan(tmp_path, {"dato": [number] * ROWS, "tipo": ["Bache"] * ROWS})

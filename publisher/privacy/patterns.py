@@ -40,8 +40,11 @@ DNI_TEXT = (
     r"(?P<span>\d{1,2}\.?\d{3}\.?\d{3})(?:[^\d.]|$)"
 )
 
+# With an area code the exchange may have 2 digits ((02477) 40-9937); without one it needs 3-4,
+# so that "03-2024" (a month) is not a phone.
 _PHONE = (
-    r"(?:\+?54[\s-]?(?:9[\s-]?)?)?(?:\(0?\d{2,4}\)[\s-]?|0?\d{2,4}[\s-])?(?:15[\s-]?)?\d{3,4}[\s-]?\d{4}"
+    r"(?:\+?54[\s-]?(?:9[\s-]?)?)?(?:(?:\(0?\d{2,4}\)[\s-]?|0?\d{2,4}[\s-])(?:15[\s-]?)?\d{2,4}"
+    r"|(?:15[\s-]?)?\d{3,4})[\s-]?\d{4}"
 )
 _PHONE_PLAIN = r"\+?(?:54)?9?0?\d{10}"
 PHONE_FULL = rf"^\s*(?:{_PHONE}|{_PHONE_PLAIN})(?:\s*(?:/|,|;|-|y|o)\s*(?:{_PHONE}))*\s*$"
@@ -50,14 +53,14 @@ PHONE_FORMATTED = r"^\s*(?:[+(0]|.*[\s\-()])"
 # In text: with a country code, an area code in parentheses or with a trunk 0, a
 # 15 mobile prefix, three groups (341-555-1234), or a keyword right before it.
 PHONE_TEXT = (
-    r"(?i)(?:^|[^\d\-.])(?P<span>\+54[\s-]?(?:9[\s-]?)?\d{2,4}[\s-]?(?:15[\s-]?)?\d{3,4}[\s-]?\d{4}"
-    r"|\(0?\d{2,4}\)\s?(?:15[\s-]?)?\d{3,4}[\s-]?\d{4}"
-    r"|0\d{2,4}[\s-](?:15[\s-]?)?\d{3,4}[\s-]?\d{4}"
+    r"(?i)(?:^|[^\d\-.])(?P<span>\+54[\s-]?(?:9[\s-]?)?\d{2,4}[\s-]?(?:15[\s-]?)?\d{2,4}[\s-]?\d{4}"
+    r"|\(0?\d{2,4}\)\s?(?:15[\s-]?)?\d{2,4}[\s-]?\d{4}"
+    r"|0\d{2,4}[\s-](?:15[\s-]?)?\d{2,4}[\s-]?\d{4}"
     r"|\d{2,4}[\s-]15[\s-]?\d{3,4}[\s-]?\d{4}"
-    r"|\b15[\s-]\d{3,4}[\s-]?\d{4}"
+    r"|\b15[\s-]\d{2,4}[\s-]?\d{4}"
     r"|\d{2,4}-\d{3,4}-\d{4})(?:[^\d\-]|$)"
-    r"|(?:tel[eé]fono|tel\.?|cel\.?|celular|whatsapp|llamar(?:\s+a\s+\S+(?:\s+\S+)?)?\s+al)\s*:?\s*"
-    r"(?P<kspan>\d{3,4}[\s-]?\d{4})(?:[^\d\-]|$)"
+    r"|(?:tel[eé]fono|tel\.?|cel\.?|celular|whatsapp|llamar(?:\s+a(?:\s+\S+){1,4})?\s+al)\s*:?\s*"
+    r"(?P<kspan>(?:\d{2,4}[\s-])?(?:15[\s-]?)?\d{2,4}[\s-]?\d{4})(?:[^\d\-]|$)"
 )
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
