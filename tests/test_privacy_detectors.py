@@ -238,3 +238,15 @@ def test_real_ckan_maintainer_emails_are_found_and_institutions_are_not_people(
 ])
 def test_masks_keep_no_more_than_a_hint(kind: str, raw: str, masked: str) -> None:
     assert mask_value(kind, raw) == masked
+
+
+def test_an_unreadable_table_is_held_back_without_quoting_it(tmp_path: Path) -> None:
+    from publisher.errors import PrivacyBlocked
+
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"email,nota\njuan.perez@gmail.com,\xff\xfe roto\n")
+    with pytest.raises(PrivacyBlocked) as caught:
+        scan_csv(path, "broken")
+    assert "could not be read to screen it" in caught.value.one_line()
+    assert "juan" not in caught.value.one_line()
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__

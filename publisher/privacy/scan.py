@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Mapping, Set
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from publisher.errors import PrivacyBlocked
 from publisher.privacy.decide import decide_table
 from publisher.privacy.detectors import ColumnTally, Finding, scan_chunk
 from publisher.privacy.reading import iter_batches, read_header
@@ -28,12 +30,19 @@ def scan_csv(path: Path, resource: str, schema: Mapping[str, Any] | None = None,
 
     ``allowed`` names columns the steward allowed: they do not make the table "about people".
     """
-    header = read_header(path)
     try:
-        tallies = _tally(path, header, field_types(schema), tolerant=False)
-    except pa.ArrowInvalid:
-        log.debug("%s: ragged rows; reading it again with the csv module", resource)
-        tallies = _tally(path, header, field_types(schema), tolerant=True)
+        header = read_header(path)
+        try:
+            tallies = _tally(path, header, field_types(schema), tolerant=False)
+        except pa.ArrowInvalid:
+            log.debug("%s: ragged rows; reading it again with the csv module", resource)
+            tallies = _tally(path, header, field_types(schema), tolerant=True)
+    except (pa.ArrowException, OSError, UnicodeDecodeError, csv.Error) as e:
+        # The reader's message may quote a row: only the error's type is reported.
+        raise PrivacyBlocked(
+            f"resource '{resource}' could not be read to screen it ({type(e).__name__}); it is held back",
+            hint="describe should have written a UTF-8 CSV; check the staged file",
+        ) from None
     findings = decide_table(tallies, resource, allowed)
     log.debug("screened %s: %d columns, %d findings", resource, len(header), len(findings))
     return findings
