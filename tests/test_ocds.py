@@ -559,3 +559,20 @@ def test_duplicate_ids_in_an_array_are_reported_when_compiling(settings: ocds.Sc
     assert result.report.summary["error"] == {}  # the two objects differ, so uniqueItems holds
     assert result.report.summary["warning"] == {"duplicate_id_in_array": 1}
     assert [a["title"] for a in table(result, "awards")] == ["dos"]
+
+
+def test_worker_processes_give_the_same_outputs(schema_dir: Path, tmp_path: Path) -> None:
+    releases = [make_release(f"ocds-abc123-{n % 7}", f"r{n}", f"2024-0{1 + n % 9}-01T00:00:00Z",
+                             tender={"id": "t", "value": {"amount": n, "currency": "ARS"}, "extra": n})
+                for n in range(40)]
+    path = write_json(tmp_path / "p.json", release_package(releases))
+    settings = ocds.SchemaSettings(schema_dir=schema_dir, fetch_extensions=False)
+    outputs = []
+    for workers in (1, 2):
+        out = tmp_path / f"out{workers}"
+        result = ocds.process([ocds.InputFile(path, "p.json")], out, settings, ocds.ProcessOptions(workers=workers))
+        files = {t.name: t.path.read_bytes() for t in result.tables}
+        files["records"] = result.record_package.read_bytes()  # type: ignore[union-attr]
+        outputs.append((files, result.report.as_dict()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0]["releases"].count(b"\n") == 1 + 7

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -219,27 +218,18 @@ class FlatTables:
     dropped: Counter[str] = field(default_factory=Counter)  # "awards.date" -> values left empty
 
 
-class Flattener:
-    """Writes the tables row by row as compiled releases come in."""
+class RowMaker:
+    """Turns compiled releases into table rows (no files: worker processes use it too)."""
 
-    def __init__(self, out_dir: Path) -> None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self._out_dir = out_dir
-        self._files: dict[str, IO[str]] = {}
-        self._writers: dict[str, Any] = {}
-        self._counts: Counter[str] = Counter()
+    def __init__(self) -> None:
         self.dropped: Counter[str] = Counter()
-        self.seconds = 0.0  # time spent flattening (the benchmark reports it)
-        for spec in TABLES:
-            handle = (out_dir / f"{spec.name}.csv").open("w", encoding="utf-8", newline="")
-            self._files[spec.name] = handle
-            self._writers[spec.name] = csv.writer(handle, lineterminator="\n")
-            self._writers[spec.name].writerow([c.name for c in spec.columns])
+        self._pending: dict[str, list[Row]] = {}
 
-    def add(self, compiled: dict[str, Any]) -> None:
-        started = time.perf_counter()
+    def rows(self, compiled: dict[str, Any]) -> dict[str, list[Row]]:
+        """The rows of each table for one compiled release."""
+        self._pending = {}
         self._add(compiled)
-        self.seconds += time.perf_counter() - started
+        return self._pending
 
     def _add(self, compiled: dict[str, Any]) -> None:
         ocid = compiled.get("ocid")
@@ -311,10 +301,30 @@ class Flattener:
         return converted
 
     def _write(self, table: str, row: Row) -> None:
-        self._writers[table].writerow(row)
-        self._counts[table] += 1
+        self._pending.setdefault(table, []).append(row)
 
-    def close(self) -> FlatTables:
+
+class TableWriter:
+    """The CSV files, written row by row as compiled releases are flattened."""
+
+    def __init__(self, out_dir: Path) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self._out_dir = out_dir
+        self._files: dict[str, IO[str]] = {}
+        self._writers: dict[str, Any] = {}
+        self._counts: Counter[str] = Counter()
+        for spec in TABLES:
+            handle = (out_dir / f"{spec.name}.csv").open("w", encoding="utf-8", newline="")
+            self._files[spec.name] = handle
+            self._writers[spec.name] = csv.writer(handle, lineterminator="\n")
+            self._writers[spec.name].writerow([c.name for c in spec.columns])
+
+    def write(self, rows: dict[str, list[Row]]) -> None:
+        for table, table_rows in rows.items():
+            self._writers[table].writerows(table_rows)
+            self._counts[table] += len(table_rows)
+
+    def close(self, dropped: Counter[str]) -> FlatTables:
         for handle in self._files.values():
             handle.close()
         tables = [
@@ -322,7 +332,7 @@ class Flattener:
                       self._counts[spec.name])
             for spec in TABLES
         ]
-        return FlatTables(tables=tables, dropped=self.dropped)
+        return FlatTables(tables=tables, dropped=dropped)
 
 
 def _flag(value: bool) -> str:

@@ -64,6 +64,7 @@ class ProcessOptions:
     compile: bool = True  # compile and flatten (False: read and validate only, as `ocds check` does)
     encoding: str | None = None  # force the input encoding instead of detecting it
     examples_per_code: int = 50
+    workers: int | None = None  # processes for compiling (None: one per CPU, up to 4, for large inputs)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
 
@@ -270,11 +271,14 @@ class _Run:
 
     def note_additional_fields(self, release: dict[str, Any], fields: FieldTree, path: str) -> None:
         for pattern, where in fields.additional(release):
-            seen = self.additional.get(pattern)
-            if seen is None:
-                self.additional[pattern] = [1, json_path(where, path)]
-            else:
-                seen[0] += 1
+            self.note_additional_field(pattern, json_path(where, path))
+
+    def note_additional_field(self, pattern: str, path: str) -> None:
+        seen = self.additional.get(pattern)
+        if seen is None:
+            self.additional[pattern] = [1, path]
+        else:
+            seen[0] += 1
 
     def read_record(self, record: Any, item_path: tuple[str | int, ...], context: _DocumentContext) -> None:
         path = json_path(item_path, context.prefix)

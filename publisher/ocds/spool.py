@@ -90,30 +90,30 @@ class ReleaseSpool:
         ).fetchone()
         return int(row[0])
 
-    def releases_by_ocid(self) -> Iterator[tuple[str, list[tuple[dict[str, Any], int]]]]:
-        """(ocid, [(release, document index), ...]) in ocid order; releases without an ocid are left out."""
+    def releases_by_ocid(self) -> Iterator[tuple[str, list[tuple[bytes, int]]]]:
+        """(ocid, [(release JSON, document number), ...]) in ocid order; releases without an ocid are left out."""
         cursor = self._db.execute(
             "SELECT ocid, body, document FROM releases WHERE ocid IS NOT NULL ORDER BY ocid, seq"
         )
         current: str | None = None
-        group: list[tuple[dict[str, Any], int]] = []
+        group: list[tuple[bytes, int]] = []
         for ocid, body, document in cursor:
             if ocid != current:
                 if current is not None:
                     yield current, group
                 current, group = ocid, []
-            group.append((orjson.loads(body), document))
+            group.append((body, document))
         if current is not None:
             yield current, group
 
-    def compiled_records(self) -> Iterator[dict[str, Any]]:
+    def compiled_records(self) -> Iterator[bytes]:
         """Records carried as given (linked releases + compiledRelease), unless their releases were spooled."""
         cursor = self._db.execute(
             "SELECT record FROM compiled WHERE ocid IS NULL OR ocid NOT IN "
             "(SELECT ocid FROM releases WHERE ocid IS NOT NULL) ORDER BY ocid, seq"
         )
         for (body,) in cursor:
-            yield orjson.loads(body)
+            yield body
 
     def releases_in_order(self) -> Iterator[bytes]:
         for (body,) in self._db.execute("SELECT body FROM releases ORDER BY seq"):
