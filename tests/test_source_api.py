@@ -218,3 +218,22 @@ def test_options_are_checked_at_load() -> None:
         options(url="http://x", auth={"type": "bearer", "token": "literal-token"})
     with pytest.raises(ValidationError):
         options(url="http://x", pagination={"type": "pages"})
+
+
+def test_retry_after_longer_than_the_cap_fails_at_once(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/obras").respond_with_data("later", status=503, headers={"Retry-After": "3600"})
+    started = time.monotonic()
+    with pytest.raises(TransientSourceError, match="asks to wait 3600 s"):
+        extract(options(url=httpserver.url_for("/obras"), max_retry_wait=5), tmp_path)
+    assert time.monotonic() - started < 5 and len(httpserver.log) == 1
+
+
+def test_retry_after_as_seconds_or_http_date() -> None:
+    import email.utils
+
+    from publisher.sources._fetch import retry_after_seconds
+
+    assert retry_after_seconds("7") == 7.0
+    in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
+    assert 55 <= (retry_after_seconds(in_a_minute) or 0) <= 61
+    assert retry_after_seconds("pronto") is None
