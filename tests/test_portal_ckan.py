@@ -203,6 +203,8 @@ def test_hand_edits_in_ckan_survive_a_run(site: Site, admin: CkanClient) -> None
         "groups": [{"name": hand_group}],
     })
     admin.call("resource_create", {"package_id": name, "name": "mapa", "url": "https://example.org/mapa.pdf"})
+    data_id = resources(package)["a"]["id"]
+    admin.call("resource_patch", {"id": data_id, "description": "Una fila por día y distrito."})
     # the steward drops the keyword "dos" and changes the title
     site.datasets[name] = site.datasets[name].replace('["uno", "dos"]', '["uno"]').replace(
         f'title = "Title of {name}"', 'title = "Nuevo título"')
@@ -215,6 +217,7 @@ def test_hand_edits_in_ckan_survive_a_run(site: Site, admin: CkanClient) -> None
     assert extras(after)["nota_interna"] == "no tocar"
     assert [g["name"] for g in after["groups"]] == [hand_group]
     assert resources(after)["mapa"]["url"] == "https://example.org/mapa.pdf"
+    assert resources(after)["a"]["description"] == "Una fila por día y distrito."  # none in the package
     again, portal = site.run()
     assert again.results[0].outcome is Outcome.UNCHANGED and portal.client.write_calls == 0
 

@@ -10,7 +10,9 @@ What the publisher manages (and so overwrites) on a CKAN dataset:
   ``publisher_groups`` remember which ones are the publisher's);
 - the extras below (other extras are kept);
 - the resources it uploads, marked ``publisher_managed = "true"`` and matched by
-  name (resources added by hand are kept).
+  name (resources added by hand are kept): their file, format, mimetype,
+  encoding, size, ``schema``, ``content_sha256``, and their description when the
+  package has one.
 """
 
 from __future__ import annotations
@@ -134,13 +136,15 @@ def _data_resource(resource: dict[str, Any], package_dir: Path, dataset: str) ->
     fmt = str(resource.get("format") or path.suffix.lstrip(".")).upper()
     fields: dict[str, Any] = {
         "name": resource["name"],
-        "description": resource.get("description") or resource.get("title") or "",
         "format": fmt,
         "mimetype": resource.get("mediatype") or "application/octet-stream",
         "size": int(resource.get("bytes") or path.stat().st_size),
         "content_sha256": sha256,
         MANAGED_MARK: "true",
     }
+    description = resource.get("description") or resource.get("title")
+    if description:  # else people may describe the file in CKAN
+        fields["description"] = description
     if resource.get("encoding"):
         fields["encoding"] = resource["encoding"]
     schema = resource.get("schema")
