@@ -7,7 +7,7 @@ else embeds them, and carries the compiled release, which is flattened into
 table rows and searched for non-standard fields.
 
 Contracting processes are independent, so batches of them are handed to a
-pool of worker processes (``forkserver``: safe in a threaded scheduler) when
+pool of worker processes (``spawn``: safe in a threaded scheduler) when
 there are many releases; the results come back in order, and the main
 process only writes. Small inputs are done in-process by the same function.
 """
@@ -162,7 +162,7 @@ def run_batches(setup: Setup, jobs: Iterable[Job], workers: int) -> Iterator[Com
         for batch in batches(jobs):
             yield from compile_batch(batch)
         return
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker, initargs=(setup,)) as pool:
         pending: deque[Future[list[Compiled]]] = deque()
         for batch in batches(jobs):
