@@ -459,7 +459,7 @@ def _track_distinct(tally: ColumnTally, values: pa.Array, limit: int = 5000) -> 
         return
     head = values[:limit]
     tally.shape["distinct_seen"] = len(head)
-    tally.shape["distinct"] = int(pc.count_distinct(head).as_py())
+    tally.shape["distinct"] = len(pc.unique(head))
     lengths = _lengths(head)
     if len(head) >= 10 and bool(pc.all(pc.utf8_is_digit(head)).as_py()) and lengths.max() <= 18:
         numbers = np.unique(np.asarray(head.cast(pa.int64()).to_numpy()))

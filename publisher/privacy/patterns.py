@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-from publisher.privacy.lexicon import GIVEN_NAMES
-
 # Cells worth a closer look for the structured kinds (e-mail, DNI, CUIT, phone,
 # card, IP, URL): one cheap pass over every cell.
 CANDIDATE = (
@@ -80,21 +78,11 @@ DATE_LIKE = r"^\s*(?:\d{4}-\d{1,2}-\d{1,2}(?:[T ].*)?|\d{1,2}[/.-]\d{1,2}[/.-]\d
 PRECISE_COORDINATE = r"-?\d{1,3}\.\d{4,}"
 COORDINATE_FULL = rf"^\s*(?:{PRECISE_COORDINATE}|.*{PRECISE_COORDINATE}[\s,;]+{PRECISE_COORDINATE}.*)\s*$"
 
-def _accent_insensitive(word: str) -> str:
-    classes = {"a": "[aá]", "e": "[eé]", "i": "[ií]", "o": "[oó]", "u": "[uúü]", "n": "[nñ]"}
-    return "".join(classes.get(c, c) for c in word)
-
-
-def _alternation(words: frozenset[str]) -> str:
-    return "|".join(_accent_insensitive(w) for w in sorted(words, key=lambda w: (-len(w), w)))
-
-
-_GIVEN = _alternation(GIVEN_NAMES)
-# In prose: a given name followed by a capitalised word, or a title and a capitalised word.
-# A prefilter: shapes.person_in_prose confirms (capitalisation, "Hospital Juan Fernández").
+# In prose: two capitalised words (Juan Pérez, Juan B. Alberdi) or a title and a capitalised word.
+# A cheap prefilter: shapes.person_in_prose confirms (a known given name, "Hospital Juan Fernández").
 NAME_TEXT = (
-    rf"(?:^|[^\p{{L}}])(?P<prev>\p{{L}}+\.?\s+)?(?P<span>(?:(?i:{_GIVEN})\s+(?:\p{{Lu}}\.\s+)?\p{{Lu}}[\p{{L}}'’]+"
-    r"|(?i:sr|sra|srta|señor|señora|senor|senora)\.?\s+\p{Lu}[\p{L}'’]+(?:\s+\p{Lu}[\p{L}'’]+)?))"
+    r"[A-ZÁÉÍÓÚÑÜ][a-záéíóúñü]+\s+(?:[A-ZÁÉÍÓÚÑÜ]\.\s+)?[A-ZÁÉÍÓÚÑÜ][a-záéíóúñü]"
+    r"|(?i:sr|sra|srta|señor|señora|senor|senora)\.?\s+[A-ZÁÉÍÓÚÑÜ]"
 )
 NOT_A_PERSON_BEFORE = (
     "hospital", "escuela", "colegio", "calle", "av", "av.", "avenida", "bv", "bv.", "boulevard", "plaza",
