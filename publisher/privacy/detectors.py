@@ -453,7 +453,7 @@ def _looks_like_prose(values: pa.Array) -> bool:
     return bool(lengths.mean() >= 40 and spaced.mean() >= 0.3)
 
 
-def _track_distinct(tally: ColumnTally, values: pa.Array, limit: int = 5000) -> None:
+def _track_distinct(tally: ColumnTally, values: pa.Array, limit: int = 2000) -> None:
     """Distinct values among the column's first ``limit`` cells (from its first chunk)."""
     if tally.shape["distinct_seen"]:
         return
