@@ -591,3 +591,20 @@ def test_utf8_with_a_broken_byte_is_not_decoded_as_latin1(tmp_path: Path) -> Non
     path.write_bytes("barrio;descripción\nÑuñoa;Poda de árbol\nEchesortu;Reparación\n".encode() + b"Centro;Cami\xf3n\n")
     with pytest.raises(DescribeError, match=r"cannot decode mezcla\.csv as text: it is UTF-8 with invalid bytes"):
         describe(path, tmp_path)
+
+
+def test_schema_hint_primary_key_and_constraints_reach_the_schema(tmp_path: Path) -> None:
+    from publisher.config import SchemaOverrides
+    from publisher.sources import ReadOptions, StagedFile
+    from publisher.tables import describe_file
+
+    source = tmp_path / "obras.csv"
+    source.write_text("id,barrio\n1,Centro\n2,Norte\n", encoding="utf-8")
+    hint = {"fields": [{"name": "id", "type": "integer", "constraints": {"required": True}},
+                       {"name": "barrio", "type": "string"}], "primaryKey": ["id"]}
+    staged = StagedFile(path=source, name="obras", read=ReadOptions(format="csv"), schema_hint=hint)
+    table = describe_file(staged, tmp_path / "out" / "obras.csv", SchemaOverrides())
+    assert table.schema["primaryKey"] == ["id"]
+    assert table.schema["fields"][0]["constraints"] == {"required": True}
+    steward = describe_file(staged, tmp_path / "out2" / "obras.csv", SchemaOverrides(primary_key=("barrio",)))
+    assert steward.schema["primaryKey"] == ["barrio"], "the steward's key wins"

@@ -120,6 +120,9 @@ def _plan(label: str, name: str, guess: Inferred, override: FieldOverride, hint:
             field[key] = value
     if override.constraints:
         field["constraints"] = dict(override.constraints)
+    elif hint and isinstance(hint.get("constraints"), dict) and hint["constraints"]:
+        # What the source knows for sure (a NOT NULL column) unless the steward says otherwise.
+        field["constraints"] = dict(hint["constraints"])
     source_field = {"name": name, "type": field_type, **source_hints}
     if "format" in field:
         source_field.setdefault("format", field["format"])

@@ -78,7 +78,7 @@ def describe_file(
     return DescribedTable(
         name=slugify(resource_name or staged.path.stem),
         path=out_csv,
-        schema=_final_schema(analysis.plans, overrides),
+        schema=_final_schema(analysis.plans, overrides, staged.schema_hint),
         row_count=row_count,
         bytes=size,
         sha256=digest,
@@ -272,10 +272,15 @@ def _sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _final_schema(plans: list[ColumnPlan], overrides: SchemaOverrides) -> dict[str, Any]:
+def _final_schema(plans: list[ColumnPlan], overrides: SchemaOverrides,
+                  schema_hint: dict[str, Any] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"fields": [dict(plan.field) for plan in plans], "missingValues": [""]}
-    if overrides.primary_key:
-        schema["primaryKey"] = [_final_name(name, plans, "") for name in overrides.primary_key]
+    # The steward's primary key wins; else the one the source knows (a database table's).
+    primary_key = overrides.primary_key or tuple((schema_hint or {}).get("primaryKey") or ())
+    if primary_key:
+        schema["primaryKey"] = [_final_name(name, plans, "") for name in primary_key]
+    for foreign_key in (schema_hint or {}).get("foreignKeys") or ():
+        schema.setdefault("foreignKeys", []).append(foreign_key)
     if overrides.unique_keys:
         # Table Schema v2 ``uniqueKeys``: frictionless 5 keeps it but does not check it, so a
         # one-field key also becomes that field's ``unique`` constraint, which it does check.
