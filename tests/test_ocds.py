@@ -23,6 +23,7 @@ from publisher.ocds.persons import cuit_is_person, name_is_person, natural_perso
 from publisher.ocds.validators import SchemaValidator
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+MUTATIONS = int(os.environ.get("OCDS_TEST_MUTATIONS", "400"))
 
 
 @pytest.fixture
@@ -542,7 +543,7 @@ def test_fast_checker_agrees_with_jsonschema_on_mutated_releases(schema_dir: Pat
     )
     rng = random.Random(20241129)
     outcomes = set()
-    for _ in range(400):
+    for _ in range(MUTATIONS):
         release = _mutate(base, rng)
         expected = not detailed.findings(release, ())
         assert checker(release) == expected, json.dumps(release)

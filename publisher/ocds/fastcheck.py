@@ -154,6 +154,10 @@ class _Compiler:
         min_properties = int(schema.get("minProperties", 0))
         if not properties and not patterns and not required and not min_properties:
             return None
+        # scalar properties checked inline, without a call: most of a release's keys
+        leaves = {name: leaf for name, sub in (schema.get("properties") or {}).items()
+                  if not any(regex.search(name) for regex, _ in patterns)
+                  and (leaf := self._leaf_types(sub)) is not None}
 
         def check(value: Any) -> bool:
             if len(value) < min_properties:
@@ -162,6 +166,11 @@ class _Compiler:
                 if name not in value:
                     return False
             for key, item in value.items():
+                leaf = leaves.get(key)
+                if leaf is not None:
+                    if not isinstance(item, leaf[0]) or (item.__class__ is bool and not leaf[1]):
+                        return False
+                    continue
                 sub = properties.get(key)
                 if sub is not None:
                     if not sub(item):
@@ -172,6 +181,17 @@ class _Compiler:
                             return False
             return True
         return check
+
+    def _leaf_types(self, schema: Any) -> tuple[tuple[type, ...], bool] | None:
+        """(types, booleans allowed) when the schema only says a scalar type, else None."""
+        if isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and len(schema) == 1:
+            schema = self._definitions.get(schema["$ref"].rsplit("/", 1)[1])
+        if not isinstance(schema, dict) or set(schema) - _IGNORED != {"type"}:
+            return None
+        names = [schema["type"]] if isinstance(schema["type"], str) else schema["type"]
+        if not isinstance(names, list) or not set(names) <= {"string", "number", "integer", "boolean", "null"}:
+            return None
+        return self._type(schema)
 
     def _array(self, schema: dict[str, Any]) -> Check | None:
         items = schema.get("items")
