@@ -38,6 +38,9 @@ Deliberate differences (each tested in tests/test_validation_fast.py)
       which is all the publisher's normalised CSVs contain, are exact.
     * ``uniqueKeys`` (Table Schema v2) is ignored, as frictionless 5 ignores it.
     * ``stats.md5``/``stats.sha256`` are omitted when ``hashes=False``.
+    * When the error limit is reached, ``stats.bytes`` is the file size;
+      frictionless reports the bytes its reader had consumed when it stopped
+      (its buffer size decides). Both omit the hashes then.
 """
 
 from __future__ import annotations
@@ -60,14 +63,8 @@ from ._fast_sql import field_sql
 log = logging.getLogger(__name__)
 
 SAMPLE_SIZE = 10_000
-_DUCKDB_ENCODINGS = {
-    "utf-8": "utf-8",
-    "utf-8-sig": "utf-8",
-    "ascii": "utf-8",
-    "iso8859-1": "latin-1",
-    "latin-1": "latin-1",
-    "latin1": "latin-1",
-}
+_READ_AS_IS = ("utf-8", "utf8", "ascii", "us-ascii")  # any other encoding is transcoded to UTF-8 first
+_TRANSCODE_CHARS = 4 << 20
 
 
 class _Fallback(Exception):
@@ -149,12 +146,10 @@ def _source(resource: Resource, field_count: int) -> dict[str, Any]:
     header_rows = dialect.header_rows if dialect.header else []
     if header_rows not in ([], [1]) or dialect.comment_char or dialect.comment_rows or dialect.skip_blank_rows:
         raise _Fallback("dialect not supported")
-    encoding = _DUCKDB_ENCODINGS.get((resource.encoding or "utf-8").lower())
-    if encoding is None or len(delimiter) != 1 or len(quote_char) != 1:
-        raise _Fallback(f"encoding {resource.encoding} or dialect not supported")
+    if len(delimiter) != 1 or len(quote_char) != 1:
+        raise _Fallback("delimiter or quote char not supported")
     return {
-        "encoding": encoding,
-        "python_encoding": resource.encoding,
+        "encoding": (resource.encoding or "utf-8").lower(),
         "delimiter": delimiter,
         "quote_char": quote_char,
         "header_rows": len(header_rows),
@@ -171,7 +166,7 @@ def _plan(header: _Header, path: Path, columns: int, parallel: bool) -> scan.Sca
     s = header.source
     source = scan.CsvSource(
         path=path,
-        encoding=s["encoding"],
+        encoding="utf-8",
         delimiter=s["delimiter"],
         quote_char=s["quote_char"],
         escape_char=s["quote_char"],
@@ -214,11 +209,13 @@ def _validate(
     path = Path(str(resource.normpath))
     con, spill = scan.connect(memory_limit, threads or os.cpu_count() or 1)
     try:
+        data = _as_utf8(path, header.source["encoding"], Path(spill.name))
         with ThreadPoolExecutor(max_workers=1) as pool:
             bytes_pass = pool.submit(prescan, path, hashes=hashes)
-            plan, summary = _summarise(con, header, path, columns)
+            plan, summary = _summarise(con, header, data, columns)
             found = bytes_pass.result()
-        row_map = _row_map(found, header, summary, path)
+        lines = found if data == path else prescan(data, hashes=False)
+        row_map = _row_map(lines, header, summary, data)
         collector = Collector(plan, header.fields, header.errors, row_map, limit, con)
         collector.add_flagged(summary)
         collector.add_uniqueness(summary)
@@ -227,7 +224,8 @@ def _validate(
         con.close()
         spill.cleanup()
     stats = resource.stats
-    stats.md5, stats.sha256 = (found.md5, found.sha256) if hashes else (None, None)
+    partial = bool(warnings)  # frictionless stops reading: no hashes of the whole file
+    stats.md5, stats.sha256 = (found.md5, found.sha256) if hashes and not partial else (None, None)
     stats.bytes, stats.rows, stats.fields = found.bytes, rows, header.field_count
     elapsed = round(time.perf_counter() - started, 3)
     report = Report.from_validation_task(
@@ -236,15 +234,27 @@ def _validate(
     return dict(report.to_dict())
 
 
+def _as_utf8(path: Path, encoding: str, folder: Path) -> Path:
+    """The file itself if DuckDB can read it, else a streamed UTF-8 copy (decoding as Python does)."""
+    if encoding in _READ_AS_IS:
+        return path
+    target = folder / "utf8.csv"
+    try:
+        with path.open(encoding=encoding, newline="") as source, target.open("w", encoding="utf-8", newline="") as out:
+            while chunk := source.read(_TRANSCODE_CHARS):
+                out.write(chunk)
+    except (UnicodeError, LookupError) as e:
+        raise _Fallback(f"cannot decode as {encoding}: {e}") from e
+    return target
+
+
 def _row_map(found: Any, header: _Header, summary: scan.Summary, path: Path) -> RowMap:
     if found.starts_empty:
         raise _Fallback("the file starts with an empty line")
     if not found.maybe_empty_rows:
         return RowMap()
     s = header.source
-    empty, count = locate_empty_rows(
-        path, encoding=s["python_encoding"] or "utf-8", delimiter=s["delimiter"], quote_char=s["quote_char"]
-    )
+    empty, count = locate_empty_rows(path, encoding="utf-8", delimiter=s["delimiter"], quote_char=s["quote_char"])
     if count != summary.rows + s["header_rows"] + len(empty):
         raise _Fallback("DuckDB and the csv module count different rows")
     return RowMap(empty)
