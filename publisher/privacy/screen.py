@@ -84,6 +84,12 @@ def _warn_unused(dataset: DatasetConfig, screens: Sequence[TableScreen]) -> None
     for column in dataset.privacy.columns:
         if column.casefold() not in used:
             log.warning("dataset '%s': privacy policy for column %r matches no column", dataset.name, column)
+    suppression = dataset.privacy.suppress_small_cells
+    present = {c for s in screens for c in read_header(s.table.path)}
+    for column in suppression.columns if suppression else ():
+        if column not in present:
+            log.warning("dataset '%s': suppress_small_cells names column %r, which no table has",
+                        dataset.name, column)
 
 
 def unhandled(screens: Sequence[TableScreen]) -> list[Finding]:
