@@ -150,3 +150,23 @@ def test_pagination_refuses_loops_and_other_sites(schema_dir: Path, tmp_path: Pa
 def test_describe_origin_hides_secrets(tmp_path: Path, schema_dir: Path) -> None:
     shown = source(tmp_path, schema_dir, url="https://user:pw@compras.example.org/api?token=s3cret").describe_origin()
     assert "pw" not in shown and "s3cret" not in shown
+
+
+def test_the_runner_writes_one_valid_package(schema_dir: Path, tmp_path: Path) -> None:
+    from publisher.config import parse_config
+    from publisher.runner import RunDeps, run
+
+    corpus = corpus_file("ocds/cdmx_sefin_release_package.json").parent
+    raw = {"datasets": [{"name": "compras", "title": "Compras (OCDS)", "on_invalid": "block",
+                         "source": {"kind": "ocds", "path": str(corpus / "*.json")}}]}
+    config = parse_config(raw, tmp_path / "harvest_config.toml")
+    report = run(config, deps=RunDeps(environ={SCHEMA_DIR_ENV: str(schema_dir)}))
+
+    (result,) = report.results
+    assert result.ok, result.message
+    descriptor = json.loads((tmp_path / "datapackages" / "compras" / "datapackage.json").read_text(encoding="utf-8"))
+    resources = {r["name"]: r for r in descriptor["resources"]}
+    assert [n for n in TABLE_NAMES if n in resources] == TABLE_NAMES
+    assert resources["releases"]["schema"]["primaryKey"] == ["ocid"]
+    assert {"fields": ["ocid"], "reference": {"resource": "releases", "fields": ["ocid"]}} in \
+        resources["awards"]["schema"]["foreignKeys"]

@@ -11,7 +11,8 @@ compiled into records and flattened into related tables; each table is
 staged as a UTF-8 CSV with a Table Schema whose foreign keys point back to
 the ``releases`` table (``ocid``). The release package, the record package
 and the OCDS validation report are staged as files published beside the
-tables.
+tables (``publish_packages = false`` leaves the packages out: unlike the
+tables, they do not go through the privacy screen).
 
 With ``on_invalid = "block"`` (the default) data with OCDS errors stops
 here; the report is written to ``.publisher/ocds-reports/<dataset>.json``.
@@ -65,6 +66,8 @@ class OcdsOptions(SourceOptions):
     fetch_extensions: bool = True
     extension_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
     on_invalid: Literal["block", "warn"] = "block"
+    # the release/record package JSON beside the tables; they are not screened for personal data
+    publish_packages: bool = True
 
     @model_validator(mode="after")
     def _one_origin(self) -> OcdsOptions:
@@ -220,7 +223,8 @@ class OcdsSource:
         )
 
     def _staged(self, result: Any) -> tuple[StagedFile, ...]:
-        extras = tuple(p for p in (result.release_package, result.record_package, result.report_path) if p)
+        packages = (result.release_package, result.record_package) if self.options.publish_packages else ()
+        extras = tuple(p for p in (*packages, result.report_path) if p)
         origin = self.describe_origin()
         staged = []
         for index, table in enumerate(result.tables):
