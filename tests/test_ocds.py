@@ -577,3 +577,45 @@ def test_worker_processes_give_the_same_outputs(schema_dir: Path, tmp_path: Path
         outputs.append((files, result.report.as_dict()))
     assert outputs[0] == outputs[1]
     assert outputs[0][0]["releases"].count(b"\n") == 1 + 7
+
+
+def test_schemas_are_downloaded_once_and_cached(schema_dir: Path, tmp_path: Path, httpserver: Any) -> None:
+    from publisher.ocds.schemas import CORE_FILES, load_core_schemas
+
+    for name in CORE_FILES:
+        httpserver.expect_oneshot_request(f"/schema/1__1__5/{name}").respond_with_data(
+            (schema_dir / name).read_bytes(), content_type="application/json")
+    base_url = httpserver.url_for("/schema/").rstrip("/") + "/{tag}/"
+    settings = ocds.SchemaSettings(cache_dir=tmp_path / "cache", base_url=base_url)
+
+    first = load_core_schemas(settings)
+    assert first.version == "1.1.5" and first.origin == str(tmp_path / "cache" / "1__1__5")
+    httpserver.check_assertions()
+    again = load_core_schemas(settings)  # the one-shot handlers are used up: this comes from the cache
+    assert again.release == first.release
+    assert sorted(p.name for p in (tmp_path / "cache" / "1__1__5").iterdir()) == sorted(CORE_FILES)
+
+
+def test_a_failed_download_names_the_way_out(tmp_path: Path) -> None:
+    from publisher.ocds.schemas import load_core_schemas
+
+    settings = ocds.SchemaSettings(cache_dir=tmp_path / "cache", timeout=1.0,
+                                   base_url=f"http://127.0.0.1:{_closed_port()}/schema/{{tag}}/")
+    with pytest.raises(OcdsError, match=r"cannot download the OCDS 1\.1\.5 schemas") as caught:
+        load_core_schemas(settings)
+    assert "PUBLISHER_OCDS_SCHEMA_DIR" in (caught.value.hint or "")
+
+
+def test_streamed_package_with_an_array_after_the_releases(schema_dir: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    package = release_package([make_release(release_id=f"r{n}") for n in range(3)])
+    ordered = {"uri": package["uri"], "releases": package["releases"],  # an array after the releases
+               "extensions": [], "version": "1.0", "publisher": package["publisher"],
+               "publishedDate": package["publishedDate"]}
+    path = write_json(tmp_path / "big.json", ordered)
+    whole = check(path, schema_dir)
+    monkeypatch.setattr(reading, "STREAM_THRESHOLD_BYTES", 100)
+    streamed = check(path, schema_dir)
+
+    assert streamed.as_dict() == whole.as_dict()
+    assert streamed.metadata["versions"] == ["1.0"] and streamed.counts["releases"] == 3

@@ -72,6 +72,7 @@ class SchemaSettings:
     fetch_extensions: bool = True
     timeout: float = 5.0  # per request, for schemas and extensions
     session_factory: Callable[[], requests.Session] = requests.Session
+    base_url: str = SCHEMA_BASE_URL  # "{tag}" is replaced by e.g. 1__1__5
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], *, schema_dir: Path | None = None,
@@ -139,7 +140,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _download_core(settings: SchemaSettings, tag: str, target: Path) -> None:
-    base = SCHEMA_BASE_URL.format(tag=tag)
+    base = settings.base_url.format(tag=tag)
     target.mkdir(parents=True, exist_ok=True)
     session = settings.session_factory()
     try:
