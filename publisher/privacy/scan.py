@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 from collections.abc import Mapping, Set
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from publisher.privacy.detectors import ColumnTally, Finding, scan_chunk
 from publisher.privacy.reading import iter_batches, read_header
 
 log = logging.getLogger(__name__)
+WORKERS = min(4, os.cpu_count() or 1)
 
 
 def field_types(schema: Mapping[str, Any] | None) -> dict[str, str]:
@@ -49,8 +52,9 @@ def scan_csv(path: Path, resource: str, schema: Mapping[str, Any] | None = None,
 
 
 def _tally(path: Path, header: list[str], types: Mapping[str, str], *, tolerant: bool) -> list[ColumnTally]:
+    """Columns are scanned on a small thread pool: pyarrow's kernels release the GIL."""
     tallies = [ColumnTally(column=name, field_type=types.get(name, "string")) for name in header]
-    for batch in iter_batches(path, tolerant=tolerant):
-        for index, tally in enumerate(tallies):
-            scan_chunk(tally, batch.column(index))
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for batch in iter_batches(path, tolerant=tolerant):
+            list(pool.map(scan_chunk, tallies, batch.columns))
     return tallies
