@@ -147,3 +147,14 @@ def test_missing_config_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "file not found" in result.output
     assert "Traceback" not in result.output
+
+
+def test_log_lines_are_masked() -> None:
+    import logging
+
+    from publisher.cli import MaskSecrets
+
+    record = logging.LogRecord("urllib3", logging.DEBUG, __file__, 1, '"GET /datos.csv?token=%s HTTP/1.1" 200',
+                               ("s3cr3t",), None)
+    assert MaskSecrets().filter(record) is True
+    assert record.getMessage() == '"GET /datos.csv?token=*** HTTP/1.1" 200'
