@@ -129,7 +129,11 @@ class OcdsSource:
         return mask_url(url) if isinstance(url, str) else f"URL from ${url.env}" if url else ""
 
     def extract(self, workdir: Path) -> Extraction:
-        from publisher import ocds
+        try:
+            from publisher import ocds
+        except ImportError as e:  # ocdskit, ocdsmerge, jsonschema, ijson, orjson: the "ocds" extra
+            raise SourceError(f"the ocds source needs the package {e.name}",
+                              hint="pip install 'publisher[ocds]'") from e
 
         workdir.mkdir(parents=True, exist_ok=True)
         inputs = self._local_inputs() if self.options.path is not None else self._download_pages(workdir / "pages")
