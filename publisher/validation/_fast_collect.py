@@ -109,7 +109,8 @@ class Collector:
                 if self.cut is not None:
                     self._flush_late(force=True)
                     return
-                self._add_flagged_row(last, number, trim(record["cells"], self.plan.source.columns))
+                cells = trim(record["cells"], self.plan.source.columns)
+                self._add_flagged_row(last, number, cells, record["covered"])
             seen += len(sample)
             if seen >= summary.flagged:
                 break
@@ -117,9 +118,11 @@ class Collector:
         self._advance_empty(2**62)
         self._flush_late(force=True)
 
-    def _add_flagged_row(self, duck_rn: int, number: int, cells: list[str]) -> None:
+    def _add_flagged_row(self, duck_rn: int, number: int, cells: list[str], covered: list[bool]) -> None:
         row_errors, values = self.replay(number, cells, {})
-        for slot, slot_values in zip(self.plan.slots, values, strict=True):
+        for slot, slot_values, known in zip(self.plan.slots, values, covered, strict=True):
+            if known:  # SQL has this key
+                continue
             types = [self.fields[i].type for i in slot.positions]
             texts = [late_key_text(v, t) for v, t in zip(slot_values, types, strict=True)]
             exact = not any(t is None and v is not None for t, v in zip(texts, slot_values, strict=True))

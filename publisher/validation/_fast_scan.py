@@ -64,8 +64,7 @@ class ScanPlan:
 
     def flag(self) -> str:
         n = len(self.fields)
-        parts = [f.certain for f in self.fields]
-        conditions = ["NOT " + ("(" + " AND ".join(parts) + ")" if parts else "true")]
+        conditions = ["NOT " + ("(" + " AND ".join(f"ok{i}" for i in range(n)) + ")" if n else "true")]
         conditions.append(f"c{n} IS NOT NULL")  # extra cells
         if self.fields:
             conditions.append("(" + " AND ".join(f.blank for f in self.fields) + ")")  # blank row
@@ -77,11 +76,15 @@ class ScanPlan:
     def cells(self) -> str:
         return "list_value(" + ", ".join(f"c{i}" for i in range(self.source.columns)) + ")"
 
+    def covered(self, slot: KeySlot) -> str:
+        """SQL knows this slot's key: every cell of it is certainly valid (or a missing value)."""
+        return "(" + " AND ".join(f"ok{i}" for i in slot.positions) + ")"
+
     def slot_key(self, slot: KeySlot) -> str:
         if slot.primary:
             members = ", ".join(f"p{j} := {self.fields[i].key}" for j, i in enumerate(slot.positions))
-            return f"CASE WHEN flagged THEN NULL ELSE struct_pack({members}) END"
-        return f"CASE WHEN flagged THEN NULL ELSE {self.fields[slot.positions[0]].key} END"
+            return f"CASE WHEN {self.covered(slot)} THEN struct_pack({members}) END"
+        return f"CASE WHEN {self.covered(slot)} THEN {self.fields[slot.positions[0]].key} END"
 
     def slot_type(self, slot: KeySlot) -> str:
         if slot.primary:
@@ -89,13 +92,21 @@ class ScanPlan:
         return self.fields[slot.positions[0]].key_type
 
     def keyed(self, *, all_cells: bool = False) -> str:
-        """CTE text: rn, flagged, the cells (of flagged rows only, by default), and the key slots."""
+        """CTE text: rn, flagged, cells (of flagged rows only, by default), covered slots, key slots.
+
+        A key is known in SQL when its cells are certainly valid, even in a
+        flagged row; Python supplies ("late") only the keys SQL does not know.
+        """
         keys = "".join(f", {self.slot_key(s)} AS {s.name}" for s in self.slots)
+        covered = "list_value(" + ", ".join(self.covered(s) for s in self.slots) + ")" if self.slots else "[]"
         cells = self.cells() if all_cells else f"CASE WHEN flagged THEN {self.cells()} END"
+        oks = "".join(f", {f.certain} AS ok{i}" for i, f in enumerate(self.fields))
         return (
             f"src AS (SELECT row_number() OVER () AS rn, * FROM {self.reader()}), "
-            f"chk AS (SELECT *, ({self.flag()}) AS flagged FROM src WHERE rn > {self.source.header_rows}), "
-            f"keyed AS (SELECT rn, flagged, {cells} AS fcells{keys} FROM chk)"
+            f"chk AS (SELECT *{oks} FROM src WHERE rn > {self.source.header_rows}), "
+            f"flg AS (SELECT *, ({self.flag()}) AS flagged FROM chk), "
+            f"keyed AS (SELECT rn, flagged, {cells} AS fcells, "
+            f"CASE WHEN flagged THEN {covered} END AS covered{keys} FROM flg)"
         )
 
 
@@ -121,7 +132,9 @@ class Summary:
 
 def summarise(con: duckdb.DuckDBPyConnection, plan: ScanPlan, sample_size: int) -> Summary:
     """The single full scan: row count, first flagged rows, duplicated keys (into table agg)."""
-    sample = f"min_by(struct_pack(rn := rn, cells := fcells), rn, {sample_size}) FILTER (WHERE flagged)"
+    sample = (
+        f"min_by(struct_pack(rn := rn, cells := fcells, covered := covered), rn, {sample_size}) FILTER (WHERE flagged)"
+    )
     names = [s.name for s in plan.slots]
     if not names:
         row = con.execute(f"WITH {plan.keyed()} SELECT count(*), count_if(flagged), {sample} FROM keyed").fetchone()
@@ -150,7 +163,7 @@ def summarise(con: duckdb.DuckDBPyConnection, plan: ScanPlan, sample_size: int) 
 def flagged_after(con: duckdb.DuckDBPyConnection, plan: ScanPlan, after: int, size: int) -> list[dict[str, Any]]:
     """The next ``size`` flagged rows after DuckDB row ``after`` (another scan)."""
     row = con.execute(
-        f"WITH {plan.keyed()} SELECT min_by(struct_pack(rn := rn, cells := fcells), rn, {size}) "
+        f"WITH {plan.keyed()} SELECT min_by(struct_pack(rn := rn, cells := fcells, covered := covered), rn, {size}) "
         f"FROM keyed WHERE flagged AND rn > {int(after)}"
     ).fetchone()
     return list(row[0] or []) if row else []
@@ -201,7 +214,7 @@ def keyed_rows(con: duckdb.DuckDBPyConnection, plan: ScanPlan, slots_with_dups: 
     cursor = con.cursor()
     cursor.execute(
         f"WITH {plan.keyed(all_cells=True)} SELECT rn, {', '.join(names)}, fcells "
-        f"FROM keyed WHERE NOT flagged AND ({' OR '.join(wanted)}) ORDER BY rn"
+        f"FROM keyed WHERE ({' OR '.join(wanted)}) ORDER BY rn"
     )
     while batch := cursor.fetchmany(FETCH_ROWS):
         for record in batch:

@@ -38,9 +38,10 @@ Deliberate differences (each tested in tests/test_validation_fast.py)
       which is all the publisher's normalised CSVs contain, are exact.
     * ``uniqueKeys`` (Table Schema v2) is ignored, as frictionless 5 ignores it.
     * ``stats.md5``/``stats.sha256`` are omitted when ``hashes=False``.
-    * When the error limit is reached, ``stats.bytes`` is the file size;
-      frictionless reports the bytes its reader had consumed when it stopped
-      (its buffer size decides). Both omit the hashes then.
+    * When the error limit is reached, frictionless's ``stats.bytes`` is what
+      its reader had consumed when it stopped, and it has ``md5``/``sha256``
+      only if that was the whole file (its buffering decides). The fast
+      engine then reports the file size and no hashes.
 """
 
 from __future__ import annotations
