@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ def default_deps(config: Config, *, state: StateStore | None = None, environ: Ma
     return RunDeps(
         state=state if state is not None else open_state(config),
         portal=from_config(config, env),
-        screen=screen_tables,
+        screen=functools.partial(screen_tables, environ=env),
         environ=env,
         on_result=on_result,
         full_refresh=full_refresh,

@@ -82,8 +82,13 @@ def _unique(name: str, seen: set[str]) -> str:
     return candidate
 
 
-def build(config: Config, dataset: DatasetConfig, tables: list[DescribedTable], *, origin: str) -> BuiltPackage:
-    """The datapackage.json for ``tables`` (already in the work folder's data/)."""
+def build(config: Config, dataset: DatasetConfig, tables: list[DescribedTable], *, origin: str,
+          privacy: list[dict[str, Any]] | None = None) -> BuiltPackage:
+    """The datapackage.json for ``tables`` (already in the work folder's data/).
+
+    ``privacy`` is the screen's findings; the policies applied (with the
+    reasons given for ``allow``) are recorded in the package, never values.
+    """
     resources = [_table_resource(t) for t in tables]
     for table in tables:
         resources.extend(_extra_resource(path) for path in table.extra_files)
@@ -111,8 +116,16 @@ def build(config: Config, dataset: DatasetConfig, tables: list[DescribedTable], 
         "update_frequency": config.frequency_of(dataset),
         "source_kind": dataset.source.kind,
         "notes": {t.name: list(t.notes) for t in tables if t.notes},
+        "privacy": _privacy_record(privacy or []),
     }
     return BuiltPackage(descriptor=descriptor, tables=tables, package_sha256=sha)
+
+
+def _privacy_record(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The policies applied per column (kind, policy, reason): no counts of people, no samples."""
+    keys = ("resource", "column", "kind", "policy", "reason", "note")
+    return [{k: f[k] for k in keys if f.get(k) not in (None, "")} for f in findings
+            if f.get("policy") not in (None, "unhandled")]
 
 
 def _table_resource(table: DescribedTable) -> dict[str, Any]:

@@ -196,7 +196,7 @@ def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: D
         with _stage(result, Stage.SCREEN):
             tables = deps.screen(config, dataset, tables, result)
     with _stage(result, Stage.VALIDATE):
-        built = package.build(config, dataset, tables, origin=source.describe_origin())
+        built = package.build(config, dataset, tables, origin=source.describe_origin(), privacy=result.findings)
         package.materialise(built, workdir / "package")
         report = validation.validate_package(built.descriptor, workdir / "package", engine=deps.validation_engine)
         package.write_report(report, workdir / "package")

@@ -247,3 +247,8 @@ def test_runner_blocks_then_publishes_once_policies_are_set(tmp_path: Path, monk
             leaked = [raw for raw in RAW_VALUES if raw in text]
             assert not leaked, f"{path.name} holds a raw personal value ({len(leaked)})"
     assert any(f["policy"] == "allow" and f["reason"] for f in written.findings)
+    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+    recorded = {(p["column"], p["policy"]) for p in descriptor["publisher"]["privacy"]}
+    assert ("email", "drop") in recorded and ("dni", "hash") in recorded
+    allowed = [p for p in descriptor["publisher"]["privacy"] if p["policy"] == "allow"]
+    assert [(p["column"], p["reason"]) for p in allowed] == [("nombre_barrio", "barrio names are not personal")]
