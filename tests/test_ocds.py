@@ -619,3 +619,21 @@ def test_streamed_package_with_an_array_after_the_releases(schema_dir: Path, tmp
 
     assert streamed.as_dict() == whole.as_dict()
     assert streamed.metadata["versions"] == ["1.0"] and streamed.counts["releases"] == 3
+
+
+def test_large_files_that_are_not_one_package(schema_dir: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    text = json.dumps(release_package([make_release(release_id=f"r{n}") for n in range(3)]), indent=1)
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[: text.index('"r2"')], encoding="utf-8")
+    concatenated = tmp_path / "two.json"
+    concatenated.write_text(text + text.replace("ocds-abc123-0001", "ocds-abc123-0002"), encoding="utf-8")
+    monkeypatch.setattr(reading, "STREAM_THRESHOLD_BYTES", 100)
+
+    report = check(cut, schema_dir)
+    assert report.summary["error"] == {"json_invalid": 1}
+    report = check(concatenated, schema_dir)  # a large file of several packages must be JSON Lines
+    assert report.summary["error"] == {"json_invalid": 1}
+    (finding,) = [f for f in report.findings if f.code == "json_invalid"]
+    assert "must be JSON Lines" in finding.message
+    assert report.counts["releases"] == 3  # the first package was read

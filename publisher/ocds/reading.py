@@ -289,9 +289,15 @@ def _metadata_after_array(path: Path) -> dict[str, Any] | None:
 
 
 def _stream_items(path: Path, key: str) -> Iterator[tuple[ItemPath, Any]]:
+    count = 0
     with path.open("rb") as stream:
-        for index, item in enumerate(ijson.items(stream, f"{key}.item", use_float=True)):
-            yield (key, index), item
+        try:
+            for item in ijson.items(stream, f"{key}.item", use_float=True):
+                yield (key, count), item
+                count += 1
+        except ijson.JSONError as e:
+            raise JsonInvalid(f"{_ijson_message(e)} (after {count} {key}; several large packages in one "
+                              "file must be JSON Lines, one package per line)") from None
 
 
 def _scan(path: Path) -> list[tuple[set[str], dict[str, Any]]]:
