@@ -81,13 +81,23 @@ class ScanPlan:
         return "(" + " AND ".join(f"ok{i}" for i in slot.positions) + ")"
 
     def slot_key(self, slot: KeySlot) -> str:
-        if slot.primary:
+        if slot.primary and len(slot.positions) > 1:
             members = ", ".join(f"p{j} := {self.fields[i].key}" for j, i in enumerate(slot.positions))
             return f"CASE WHEN {self.covered(slot)} THEN struct_pack({members}) END"
         return f"CASE WHEN {self.covered(slot)} THEN {self.fields[slot.positions[0]].key} END"
 
+    def representative(self, slot: KeySlot) -> str:
+        """The first slot with the same key (a one-field primary key that is also ``unique``)."""
+        return next(
+            s.name for s in self.slots if s.positions == slot.positions and self.slot_key(s) == self.slot_key(slot)
+        )
+
+    def grouped(self) -> list[str]:
+        """Slots whose keys are grouped (one per distinct key)."""
+        return [s.name for s in self.slots if self.representative(s) == s.name]
+
     def slot_type(self, slot: KeySlot) -> str:
-        if slot.primary:
+        if slot.primary and len(slot.positions) > 1:
             return "STRUCT(" + ", ".join(f"p{j} {self.fields[i].key_type}" for j, i in enumerate(slot.positions)) + ")"
         return self.fields[slot.positions[0]].key_type
 
@@ -135,7 +145,7 @@ def summarise(con: duckdb.DuckDBPyConnection, plan: ScanPlan, sample_size: int) 
     sample = (
         f"min_by(struct_pack(rn := rn, cells := fcells, covered := covered), rn, {sample_size}) FILTER (WHERE flagged)"
     )
-    names = [s.name for s in plan.slots]
+    names = plan.grouped()
     if not names:
         row = con.execute(f"WITH {plan.keyed()} SELECT count(*), count_if(flagged), {sample} FROM keyed").fetchone()
         assert row is not None
@@ -156,7 +166,7 @@ def summarise(con: duckdb.DuckDBPyConnection, plan: ScanPlan, sample_size: int) 
         mask = everything ^ (1 << (len(names) - 1 - index))
         found = con.execute(f"SELECT count(*) FROM agg WHERE g = {mask}").fetchone()
         if found and found[0]:
-            dup_slots.add(name)
+            dup_slots.update(s.name for s in plan.slots if plan.representative(s) == name)
     return Summary(rows=row[0], flagged=row[1], sample=row[2] or [], dup_slots=dup_slots)
 
 
@@ -182,8 +192,8 @@ def insert_late(con: duckdb.DuckDBPyConnection, slot: KeySlot, rows: list[tuple[
 
 
 def _late_key(plan: ScanPlan, slot: KeySlot) -> str:
-    if slot.primary:
-        members = ", ".join(f"p{j} := CAST(t{j} AS {plan.fields[i].key_type})" for j, i in enumerate(slot.positions))
+    if slot.primary and len(slot.positions) > 1:
+        members = ", ".join(f"p{j} := TRY_CAST(t{j} AS {plan.fields[i].key_type})" for j, i in enumerate(slot.positions))
         return f"struct_pack({members})"
     return f"TRY_CAST(t0 AS {plan.fields[slot.positions[0]].key_type})"
 
@@ -204,12 +214,14 @@ def late_rows(con: duckdb.DuckDBPyConnection, plan: ScanPlan, slot: KeySlot) -> 
 def keyed_rows(con: duckdb.DuckDBPyConnection, plan: ScanPlan, slots_with_dups: set[str]) -> Iterator[tuple[Any, ...]]:
     """Unflagged rows holding a duplicated key or a key equal to a late key (another scan)."""
     names = [s.name for s in plan.slots]
-    everything = (1 << len(names)) - 1
+    grouped = plan.grouped()
+    everything = (1 << len(grouped)) - 1
     wanted: list[str] = []
-    for index, slot in enumerate(plan.slots):
-        mask = everything ^ (1 << (len(names) - 1 - index))
+    for slot in plan.slots:
+        representative = plan.representative(slot)
+        mask = everything ^ (1 << (len(grouped) - 1 - grouped.index(representative)))
         if slot.name in slots_with_dups:
-            wanted.append(f"{slot.name} IN (SELECT {slot.name} FROM agg WHERE g = {mask})")
+            wanted.append(f"{slot.name} IN (SELECT {representative} FROM agg WHERE g = {mask})")
         wanted.append(f"{slot.name} IN (SELECT {_late_key(plan, slot)} FROM late_{slot.name} WHERE exact)")
     cursor = con.cursor()
     cursor.execute(
