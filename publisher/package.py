@@ -153,7 +153,7 @@ def _extra_resource(path: Path) -> dict[str, Any]:
     content = path.read_bytes()
     fmt = path.suffix.lstrip(".").lower()
     return {
-        "name": path.stem.lower(),
+        "name": path.name.lower(),
         "path": f"data/{path.name}",
         "type": "file",
         "format": fmt,
@@ -222,6 +222,15 @@ def _write_json(path: Path, data: Any) -> None:
 
 def exists(target: Path) -> bool:
     return (target / "datapackage.json").is_file()
+
+
+def same_as_written(built: BuiltPackage, target: Path) -> bool:
+    """True when ``target`` already holds exactly this package (data and every metadata key)."""
+    try:
+        written = json.loads((target / "datapackage.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(written == json.loads(json.dumps(built.descriptor, default=str)))
 
 
 def read_sha256(target: Path) -> str | None:

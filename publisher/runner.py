@@ -11,6 +11,7 @@ version because nothing is replaced until every earlier stage passed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -194,7 +195,7 @@ def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: D
         tables = package.describe_files(extraction.files, dataset, workdir / "package" / "data")
     if deps.screen is not None:
         with _stage(result, Stage.SCREEN):
-            tables = deps.screen(config, dataset, tables, result)
+            tables = _withhold_unscreened_files(deps.screen(config, dataset, tables, result), result)
     with _stage(result, Stage.VALIDATE):
         built = package.build(config, dataset, tables, origin=source.describe_origin(), privacy=result.findings)
         package.materialise(built, workdir / "package")
@@ -205,7 +206,7 @@ def _run_stages(config: Config, dataset: DatasetConfig, workdir: Path, result: D
     if not report.get("valid", False):
         _handle_invalid(config, dataset, built, workdir, result, dry_run=dry_run)
     with _stage(result, Stage.WRITE):
-        unchanged = package.exists(target) and package.read_sha256(target) == built.package_sha256
+        unchanged = package.same_as_written(built, target)
         if not dry_run and not unchanged:
             package.write_atomic(built, workdir / "package", target)
         result.package_path = str(target)
@@ -242,6 +243,21 @@ def _extract(config: Config, dataset: DatasetConfig, target: Path, workdir: Path
 def _same_config(config: Config, dataset: DatasetConfig, target: Path) -> bool:
     written = package.read_publisher_metadata(target).get("config_sha256")
     return package.exists(target) and written == package.config_sha256(config, dataset)
+
+
+def _withhold_unscreened_files(tables: list[Any], result: DatasetResult) -> list[Any]:
+    """Files published beside the tables (GeoJSON, OCDS JSON) carry the same values unscreened:
+    when a privacy policy changed any column, they are withheld."""
+    if not any(f.get("policy") not in (None, "allow") for f in result.findings):
+        return tables
+    withheld = []
+    for table in tables:
+        if table.extra_files:
+            names = ", ".join(p.name for p in table.extra_files)
+            note = f"withheld {names}: privacy policies changed columns that these files hold unscreened"
+            table = dataclasses.replace(table, extra_files=(), notes=(*table.notes, note))
+        withheld.append(table)
+    return withheld
 
 
 def _fill_figures(result: DatasetResult, built: package.BuiltPackage) -> None:

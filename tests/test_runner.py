@@ -200,3 +200,39 @@ def test_http_source_not_modified_is_unchanged_until_the_config_changes(tmp_path
     assert third.outcome is Outcome.WRITTEN, "a config change rebuilds the package from a full download"
     descriptor = json.loads((tmp_path / "datapackages" / "barrios" / "datapackage.json").read_text())
     assert descriptor["title"] == "Barrios de la ciudad"
+
+
+def test_files_beside_the_tables_are_withheld_when_a_privacy_policy_changed_data(tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from publisher.privacy import screen_tables
+
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-60.65, -32.95]},
+                 "properties": {"denunciante": "Juan Pérez", "email": f"vecino{i}@gmail.com", "barrio": "Centro"}}
+                for i in range(8)]
+    (tmp_path / "denuncias.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}),
+                                                encoding="utf-8")
+    policies = ('[datasets.privacy.columns]\nemail = { policy = "drop" }\ndenunciante = { policy = "drop" }\n'
+                'lon = { policy = "generalise", decimals = 2 }\nlat = { policy = "generalise", decimals = 2 }\n')
+    config_path = make_config(tmp_path, dataset("denuncias", "denuncias.geojson", policies))
+    result = run(load_config(config_path), deps=RunDeps(screen=screen_tables)).results[0]
+    assert result.ok, result.message
+    package_dir = tmp_path / "datapackages" / "denuncias"
+    assert not list(package_dir.glob("data/*.geojson")), "the unscreened GeoJSON is not published"
+    text = "".join(p.read_text(encoding="utf-8") for p in package_dir.rglob("*") if p.is_file())
+    assert "vecino1@gmail.com" not in text and "Juan Pérez" not in text
+    descriptor = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+    assert any("withheld denuncias.geojson" in note for notes in descriptor["publisher"]["notes"].values()
+               for note in notes)
+
+
+def test_a_geojson_without_personal_data_is_published_beside_its_table(tmp_path: Path) -> None:
+    from publisher.privacy import screen_tables
+
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-60.65, -32.95 - i / 100]},
+                 "properties": {"hospital": f"Hospital {i}", "camas": 10 + i}} for i in range(6)]
+    (tmp_path / "hospitales.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}),
+                                                 encoding="utf-8")
+    config_path = make_config(tmp_path, dataset("hospitales", "hospitales.geojson"))
+    result = run(load_config(config_path), deps=RunDeps(screen=screen_tables)).results[0]
+    assert result.ok, result.message
+    assert list((tmp_path / "datapackages" / "hospitales").glob("data/*.geojson"))

@@ -49,6 +49,8 @@ class StagedFile:
     # describe uses them instead of inferring.
     schema_hint: dict[str, Any] | None = None
     origin: str = ""  # where it came from, for the package's "sources" (never a secret)
+    # Files published beside this table as they are (e.g. an OCDS release package JSON).
+    extra_files: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

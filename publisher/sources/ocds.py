@@ -20,7 +20,6 @@ here; the report is written to ``.publisher/ocds-reports/<dataset>.json``.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 from pathlib import Path
@@ -240,10 +239,8 @@ class OcdsSource:
 
 
 def _staged_file(*, extra_files: tuple[Path, ...], **fields: Any) -> StagedFile:
-    """A StagedFile; the package files ride on the first table once StagedFile has ``extra_files``."""
-    if extra_files and "extra_files" in {f.name for f in dataclasses.fields(StagedFile)}:
-        fields["extra_files"] = extra_files
-    return StagedFile(**fields)
+    """A StagedFile; the package files ride on the first table."""
+    return StagedFile(extra_files=extra_files, **fields)
 
 
 def _origin(url: str) -> tuple[str, str]:

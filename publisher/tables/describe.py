@@ -87,7 +87,7 @@ def describe_file(
         source_dialect=dict(raw.dialect),
         origin=staged.origin,
         notes=tuple(analysis.notes),
-        extra_files=raw.extra_files,
+        extra_files=(*raw.extra_files, *staged.extra_files),
     )
 
 
