@@ -170,3 +170,13 @@ def test_the_runner_writes_one_valid_package(schema_dir: Path, tmp_path: Path) -
     assert resources["releases"]["schema"]["primaryKey"] == ["ocid"]
     assert {"fields": ["ocid"], "reference": {"resource": "releases", "fields": ["ocid"]}} in \
         resources["awards"]["schema"]["foreignKeys"]
+    # The package JSON and the OCDS report are published beside the tables ...
+    assert {"ocds-release-package.json", "ocds-validation.json"} <= set(resources)
+    # ... and the portal carries the OCDS metadata as extras.
+    from publisher.portal.mapping import desired_dataset
+
+    portal = {"url": "http://127.0.0.1:5002", "organization": "muni"}
+    with_portal = parse_config({**raw, "portal": portal}, tmp_path / "harvest_config.toml")
+    desired = desired_dataset(with_portal, with_portal.datasets[0], tmp_path / "datapackages" / "compras")
+    assert desired.extras["ocds_ocid_prefix"]
+    assert desired.extras["ocds_releases"] == "2"

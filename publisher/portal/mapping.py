@@ -101,12 +101,23 @@ def desired_dataset(config: Config, dataset: DatasetConfig, package_dir: Path) -
               EXTRA_ON_REMOVED: config.on_removed_of(dataset)}
     if dataset.source_system:
         extras[EXTRA_SOURCE_SYSTEM] = dataset.source_system
+    extras.update(_ocds_extras(package_dir))
     tags = tuple(dict.fromkeys(str(k) for k in descriptor.get("keywords") or dataset.keywords))
     return DesiredDataset(
         name=dataset.name, fields=fields, tags=tags, groups=tuple(dict.fromkeys(dataset.groups)),
         extras=extras, resources=desired_resources(descriptor, package_dir, dataset.name),
         datastore=dataset.datastore,
     )
+
+
+def _ocds_extras(package_dir: Path) -> dict[str, str]:
+    """Open contracting metadata (publisher, ocid prefix, version, extensions, licence, policy)."""
+    report = package_dir / "data" / "ocds-validation.json"
+    if not report.is_file():
+        return {}
+    from publisher.ocds.metadata import package_metadata_from_file
+
+    return package_metadata_from_file(report)
 
 
 def volatile_extras(harvested_at: str) -> dict[str, str]:
