@@ -78,7 +78,7 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return all(r.ok or r.outcome is Outcome.SKIPPED and self.dry_run for r in self.results)
+        return all(r.ok or (r.outcome is Outcome.SKIPPED and self.dry_run) for r in self.results)
 
     @property
     def exit_code(self) -> int:

@@ -63,7 +63,7 @@ def test_global_config_option_and_environment_variable(tmp_path: Path) -> None:
     by_env = invoke("list", "--json", env={"PUBLISHER_CONFIG": config})
     assert by_option.exit_code == by_env.exit_code == 0
     assert json.loads(by_option.output) == json.loads(by_env.output)
-    assert [d["name"] for d in json.loads(by_option.output)][0] == "reclamos-ciudadanos"
+    assert json.loads(by_option.output)[0]["name"] == "reclamos-ciudadanos"
 
 
 def test_describe_json_is_the_library_descriptor(tmp_path: Path) -> None:

@@ -202,8 +202,7 @@ def test_http_source_not_modified_is_unchanged_until_the_config_changes(tmp_path
     assert descriptor["title"] == "Barrios de la ciudad"
 
 
-def test_files_beside_the_tables_are_withheld_when_a_privacy_policy_changed_data(tmp_path: Path,
-                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_files_beside_the_tables_are_withheld_when_a_privacy_policy_changed_data(tmp_path: Path) -> None:
     from publisher.privacy import screen_tables
 
     features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-60.65, -32.95]},
