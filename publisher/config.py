@@ -89,6 +89,13 @@ def normalise_frequency(value: str) -> str:
     )
 
 
+def check_http_url(value: StrOrEnv | None) -> StrOrEnv | None:
+    """A literal URL must be http(s); an { env = ... } reference is checked when resolved."""
+    if isinstance(value, str) and not re.match(r"^https?://", value):
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value
+
+
 def check_crontab(value: str) -> str:
     from apscheduler.triggers.cron import CronTrigger
 
@@ -112,12 +119,7 @@ class PortalConfig(Model):
     max_withdrawal_share: Annotated[float, Field(ge=0, le=1)] = 0.2
     create_groups: bool = True
 
-    @field_validator("url")
-    @classmethod
-    def _literal_url_is_http(cls, value: StrOrEnv) -> StrOrEnv:
-        if isinstance(value, str) and not re.match(r"^https?://", value):
-            raise ValueError(f"expected an http(s) URL, got {value!r}")
-        return value
+    _url = field_validator("url")(lambda cls, v: check_http_url(v))
 
     @field_validator("api_key")
     @classmethod

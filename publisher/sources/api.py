@@ -29,7 +29,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from pydantic import Field, JsonValue, field_validator
 
-from publisher.config import EnvRef, Model, SourceOptions, StrOrEnv, resolve
+from publisher.config import EnvRef, Model, SourceOptions, StrOrEnv, check_http_url, resolve
 from publisher.errors import ConfigError, SourceError
 from publisher.sources import register
 from publisher.sources._common import csv_read_options, message_url, resource_name
@@ -119,12 +119,7 @@ class ApiOptions(SourceOptions):
     max_pages: int = Field(default=10_000, ge=1)
     resource: str | None = None
 
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: StrOrEnv) -> StrOrEnv:
-        if isinstance(value, str) and not re.match(r"^https?://", value):
-            raise ValueError(f"expected an http(s) URL, got {value!r}")
-        return value
+    _url = field_validator("url")(lambda cls, v: check_http_url(v))
 
 
 class _Page:

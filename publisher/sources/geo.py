@@ -24,14 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from publisher.config import SourceOptions, StrOrEnv, resolve
+from publisher.config import SourceOptions, StrOrEnv, check_http_url, resolve
 from publisher.errors import ConfigError, SourceError
 from publisher.sources import register
 from publisher.sources._common import message_url, resource_name
@@ -76,12 +75,7 @@ class GeoOptions(SourceOptions):
             raise ValueError(f"file not found: {value}")
         return value
 
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: StrOrEnv | None) -> StrOrEnv | None:
-        if isinstance(value, str) and not re.match(r"^https?://", value):
-            raise ValueError(f"expected an http(s) URL, got {value!r}")
-        return value
+    _url = field_validator("url")(lambda cls, v: check_http_url(v))
 
     @model_validator(mode="after")
     def _one_location(self) -> GeoOptions:
