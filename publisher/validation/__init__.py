@@ -32,8 +32,9 @@ def choose_engine(engine: str, path: Path) -> Literal["frictionless", "fast"]:
     return "frictionless"
 
 
-def validate_package(descriptor: dict[str, Any], basedir: Path, *, engine: str = "auto",
-                     limit_errors: int = LIMIT_ERRORS) -> dict[str, Any]:
+def validate_package(
+    descriptor: dict[str, Any], basedir: Path, *, engine: str = "auto", limit_errors: int = LIMIT_ERRORS
+) -> dict[str, Any]:
     """Validate every resource of a package whose files sit under ``basedir``."""
     started = time.perf_counter()
     package = frictionless.Package(descriptor, basepath=str(basedir))
@@ -41,8 +42,9 @@ def validate_package(descriptor: dict[str, Any], basedir: Path, *, engine: str =
     return _package_report(tasks, time.perf_counter() - started)
 
 
-def validate_resource(descriptor: dict[str, Any], basedir: Path, *, engine: str = "auto",
-                      limit_errors: int = LIMIT_ERRORS) -> dict[str, Any]:
+def validate_resource(
+    descriptor: dict[str, Any], basedir: Path, *, engine: str = "auto", limit_errors: int = LIMIT_ERRORS
+) -> dict[str, Any]:
     """Validate one resource descriptor (a raw file as read, for `publisher validate`)."""
     started = time.perf_counter()
     resource = frictionless.Resource(descriptor, basepath=str(basedir))
@@ -50,15 +52,15 @@ def validate_resource(descriptor: dict[str, Any], basedir: Path, *, engine: str 
     return _package_report([task], time.perf_counter() - started)
 
 
-def _validate_resource(resource: frictionless.Resource, basedir: Path, engine: str,
-                       limit_errors: int) -> dict[str, Any]:
+def _validate_resource(
+    resource: frictionless.Resource, basedir: Path, engine: str, limit_errors: int
+) -> dict[str, Any]:
     path = basedir / str(resource.path)
     if resource.tabular and choose_engine(engine, path) == "fast":
         from publisher.validation import fast
 
         dialect = resource.dialect.to_descriptor() if resource.dialect else None
-        report = fast.validate_csv(path, resource.schema.to_descriptor(), dialect=dialect,
-                                   limit_errors=limit_errors)
+        report = fast.validate_csv(path, resource.schema.to_descriptor(), dialect=dialect, limit_errors=limit_errors)
         task: dict[str, Any] = report["tasks"][0]
         task["name"] = resource.name
         return task
@@ -90,13 +92,15 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
         for error in task.get("errors", []):
             by_type[error["type"]] += 1
             if len(first) < FIRST_ERRORS:
-                first.append({
-                    "resource": task.get("name"),
-                    "type": error["type"],
-                    "row": error.get("rowNumber"),
-                    "field": error.get("fieldName"),
-                    "message": error.get("message", ""),
-                })
+                first.append(
+                    {
+                        "resource": task.get("name"),
+                        "type": error["type"],
+                        "row": error.get("rowNumber"),
+                        "field": error.get("fieldName"),
+                        "message": error.get("message", ""),
+                    }
+                )
     return {
         "valid": bool(report.get("valid")),
         "errors": sum(by_type.values()),
@@ -115,18 +119,21 @@ def one_line_summary(summary: dict[str, Any]) -> str:
     if first:
         error = first[0]
         where = ", ".join(
-            part for part in (
+            part
+            for part in (
                 f"resource '{error['resource']}'" if error.get("resource") else "",
                 f"row {error['row']}" if error.get("row") else "",
                 f"field '{error['field']}'" if error.get("field") else "",
-            ) if part
+            )
+            if part
         )
         text += f"; first: {where}: {error['type']}" if where else f"; first: {error['type']}"
     return text
 
 
-def validate_file(staged: Any, *, schema_path: Path | None = None, engine: str = "auto",
-                  limit_errors: int = LIMIT_ERRORS) -> dict[str, Any]:
+def validate_file(
+    staged: Any, *, schema_path: Path | None = None, engine: str = "auto", limit_errors: int = LIMIT_ERRORS
+) -> dict[str, Any]:
     """Validate a local file as read (detected encoding and dialect), for `publisher validate`.
 
     With ``schema_path`` the steward's Table Schema replaces the inferred one.
@@ -151,8 +158,13 @@ def _normalised_descriptor(staged: Any, folder: Path) -> tuple[dict[str, Any], P
     from publisher.tables.describe import describe_file
 
     table = describe_file(staged, folder / f"{staged.name}.csv", SchemaOverrides())
-    descriptor = {"name": table.name, "path": table.path.name, "format": "csv", "encoding": "utf-8",
-                  "schema": table.schema}
+    descriptor = {
+        "name": table.name,
+        "path": table.path.name,
+        "format": "csv",
+        "encoding": "utf-8",
+        "schema": table.schema,
+    }
     return descriptor, folder
 
 
