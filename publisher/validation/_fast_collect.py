@@ -1,4 +1,4 @@
-"""Turn flagged rows and duplicated keys into frictionless's errors, in frictionless's order.
+"""Walk the interesting rows in file order and produce frictionless's errors, in its order.
 
 Every row that has an error is replayed on a real ``frictionless`` ``Row``
 with the operations of frictionless's row stream, in its order: read each
@@ -7,12 +7,17 @@ primary-key fields (and append the primary-key error), then take
 ``row.errors``. Reading a key field first moves its cell errors to the front,
 and a key error forces the full row read before it is appended: the replay
 gets both effects for free.
+
+Duplicates are found like frictionless finds them (a memory of the last row
+where each key was seen), but only for keys SQL found twice or more, plus the
+keys read in Python ("late" keys, from cells SQL could not vouch for).
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterator
+import datetime as dt
+import math
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -23,9 +28,8 @@ from . import _fast_scan as scan
 from ._fast_prescan import RowMap
 from ._fast_sql import late_key_text
 
-SAMPLE_SIZE = 10_000
-LATE_BATCH = 5_000
 ALL_NONE = 'cells composing the primary keys are all "None"'
+LATE_BATCH = 5_000
 
 
 class Overflow(Exception):
@@ -43,7 +47,7 @@ def trim(cells: list[str | None], columns: int) -> list[str]:
 
 
 class Collector:
-    """Row errors by frictionless row number, cut where frictionless stops at ``limit_errors``."""
+    """Row errors in frictionless's order, cut where frictionless stops at ``limit_errors``."""
 
     def __init__(
         self,
@@ -58,14 +62,18 @@ class Collector:
         self.header_errors = header_errors
         self.handlers = create_cell_handlers(fields)
         self.names = [f.name for f in fields]
-        self.row_errors: dict[int, list[Any]] = {}
-        self.duplicates: dict[int, tuple[list[str], dict[int, int]]] = {}  # row -> (cells, slot -> previous row)
-        self.count = len(header_errors)
-        self.cut: int | None = None  # errors after this frictionless row number are past the limit
-        self.late: dict[str, list[tuple[Any, ...]]] = {s.name: [] for s in plan.slots}
-        self.has_late = False
+        self.late_exact = False
+        scan.create_late_table(con, plan)
+        self.reset()
+
+    def reset(self) -> None:
+        self.errors: list[Any] = list(self.header_errors)
+        self.cut: int | None = None  # the frictionless row number where the limit was reached
+        self.last_seen: list[dict[Any, int]] = [{} for _ in self.plan.slots]
+        self._late: list[tuple[str, list[str | None]]] = []
         self._next_empty = 0
-        scan.create_late_tables(con, plan)
+        if self.limit and len(self.errors) >= self.limit:
+            self.cut = self.plan.source.header_rows  # frictionless stops after the first row
 
     def replay(self, number: int, cells: list[str], duplicates: dict[int, int]) -> tuple[list[Any], list[list[Any]]]:
         """frictionless's row stream on one row: its errors and the values of each key slot."""
@@ -84,117 +92,108 @@ class Collector:
                 row.errors.append(errors.UniqueError.from_row(row, note=_same_as(duplicates[index]), field_name=name))
         return list(row.errors), values
 
-    def _note_row(self, number: int, row_errors: list[Any]) -> None:
-        if row_errors:
-            self.row_errors[number] = row_errors
-            self.count += len(row_errors)
-        if self.limit and self.count >= self.limit and self.cut is None:
+    def walk(self, records: Iterable[tuple[int, dict[str, Any]]]) -> None:
+        """Rows in file order (0-based data index, stream columns); stops at the error limit."""
+        header = self.plan.source.header_rows
+        for index, record in records:
+            if self.cut is not None and self.cut <= header:
+                break
+            number = self.row_map.to_frictionless(header + index + 1)
+            self._advance_empty(number)
+            if self.cut is not None:
+                break
+            self._row(number, record)
+        else:
+            self._advance_empty(2**62)
+        self._flush_late(force=True)
+
+    def _row(self, number: int, record: dict[str, Any]) -> None:
+        cells = trim(record["cells"], self.plan.source.columns)
+        keys = [record.get(slot.name) for slot in self.plan.slots]
+        if record["flagged"]:
+            values = self.replay(number, cells, {})[1]
+            for index, known in enumerate(record["covered"] or []):
+                if not known:
+                    keys[index] = self._late_key(index, values[index])
+        duplicates: dict[int, int] = {}
+        for index, key in enumerate(keys):
+            if key is None:
+                continue
+            key = _hashable(key)
+            previous = self.last_seen[index].get(key)
+            self.last_seen[index][key] = number
+            if previous:
+                duplicates[index] = previous
+        if record["flagged"] or duplicates:
+            self._note(number, self.replay(number, cells, duplicates)[0])
+
+    def _late_key(self, index: int, values: list[Any]) -> Any:
+        """A key read in Python, in the form DuckDB returns the SQL key (None: no key)."""
+        slot = self.plan.slots[index]
+        if all(v is None for v in values):
+            return None
+        types = [self.fields[i].type for i in slot.positions]
+        texts = [late_key_text(v, t) for v, t in zip(values, types, strict=True)]
+        if any(t is None and v is not None for t, v in zip(texts, values, strict=True)):
+            # no SQL value equals it: compared with other such keys only
+            return ("text", *(f"{type(v).__name__}:{v!r}" for v in values))
+        self._late.append((slot.name, texts))
+        self.late_exact = True
+        typed = [None if t is None else _as_duckdb(t, kind) for t, kind in zip(texts, types, strict=True)]
+        return tuple(typed) if slot.primary and len(slot.positions) > 1 else typed[0]
+
+    def _flush_late(self, *, force: bool) -> None:
+        if self._late and (force or len(self._late) >= LATE_BATCH):
+            scan.insert_late(self.con, self._late)
+            self._late = []
+
+    def _note(self, number: int, row_errors: list[Any]) -> None:
+        self.errors += row_errors
+        if self.limit and len(self.errors) >= self.limit and self.cut is None:
             self.cut = number
+        self._flush_late(force=False)
 
     def _advance_empty(self, before: int) -> None:
         empty = self.row_map.empty_rows
-        while self._next_empty < len(empty) and empty[self._next_empty] < before:
+        while self.cut is None and self._next_empty < len(empty) and empty[self._next_empty] < before:
             number = empty[self._next_empty]
-            self._note_row(number, self.replay(number, [], {})[0])
+            self._note(number, self.replay(number, [], {})[0])
             self._next_empty += 1
 
-    def add_flagged(self, summary: scan.Summary) -> None:
-        """Replay the flagged rows in order, up to the error limit; keep their keys as late keys."""
-        sample, seen, last = summary.sample, 0, 0
-        while sample:
-            for record in sample:
-                last = record["rn"]
-                number = self.row_map.to_frictionless(last)
-                self._advance_empty(number)
-                if self.cut is not None:
-                    self._flush_late(force=True)
-                    return
-                cells = trim(record["cells"], self.plan.source.columns)
-                self._add_flagged_row(last, number, cells, record["covered"])
-            seen += len(sample)
-            if seen >= summary.flagged:
-                break
-            sample = scan.flagged_after(self.con, self.plan, last, SAMPLE_SIZE)
-        self._advance_empty(2**62)
-        self._flush_late(force=True)
-
-    def _add_flagged_row(self, duck_rn: int, number: int, cells: list[str], covered: list[bool]) -> None:
-        row_errors, values = self.replay(number, cells, {})
-        for slot, slot_values, known in zip(self.plan.slots, values, covered, strict=True):
-            if known:  # SQL has this key
-                continue
-            types = [self.fields[i].type for i in slot.positions]
-            texts = [late_key_text(v, t) for v, t in zip(slot_values, types, strict=True)]
-            exact = not any(t is None and v is not None for t, v in zip(texts, slot_values, strict=True))
-            if not exact:  # no SQL value equals it: compared with other such keys only, as text
-                texts = [None if v is None else f"{type(v).__name__}:{v!r}" for v in slot_values]
-            if all(t is None for t in texts):
-                continue
-            self.late[slot.name].append((duck_rn, exact, *texts, cells))
-            self.has_late = True
-        self._note_row(number, row_errors)
-        self._flush_late(force=False)
-
-    def _flush_late(self, *, force: bool) -> None:
-        for slot in self.plan.slots:
-            rows = self.late[slot.name]
-            if rows and (force or len(rows) >= LATE_BATCH):
-                scan.insert_late(self.con, slot, rows)
-                self.late[slot.name] = []
-
-    def add_uniqueness(self, summary: scan.Summary) -> None:
-        """Walk every occurrence of a possibly duplicated key in row order, as frictionless's memory does."""
-        if not self.plan.slots or not (summary.dup_slots or self.has_late):
-            return
-        order = {s.name: i for i, s in enumerate(self.plan.slots)}
-        streams: list[Iterator[tuple[Any, ...]]] = [scan.keyed_rows(self.con, self.plan, summary.dup_slots)]
-        streams += [scan.late_rows(self.con, self.plan, s) for s in self.plan.slots]
-        last_seen: dict[str, dict[Any, int]] = {s.name: {} for s in self.plan.slots}
-        found = len(self.header_errors)
-        for duck_rn, _, name, key, cells in heapq.merge(*streams, key=lambda e: (e[0], e[1], order[e[2]])):
-            number = self.row_map.to_frictionless(duck_rn)
-            if (self.cut is not None and number > self.cut) or key is None:
-                if key is None:
-                    continue
-                break
-            key = _hashable(key)
-            previous = last_seen[name].get(key)
-            last_seen[name][key] = number
-            if previous:
-                entry = self.duplicates.setdefault(number, (trim(cells, self.plan.source.columns), {}))
-                entry[1][order[name]] = previous
-                found += 1
-                if self.limit and found >= self.limit and (self.cut is None or number < self.cut):
-                    self.cut = number
-
     def finish(self, total_rows: int) -> tuple[list[Any], list[str], int]:
-        """All errors in frictionless's order, cut as frictionless cuts: (errors, warnings, rows read)."""
-        ordered = list(self.header_errors)
-        base = self.plan.source.header_rows
-        warning = [f"reached error limit: {self.limit}"]
-        if self.limit and len(ordered) >= self.limit:
-            ordered += self._errors_of(base + 1) if total_rows else []
-            return ordered[: self.limit], warning, min(1, total_rows)
-        for number in sorted(set(self.row_errors) | set(self.duplicates)):
-            ordered += self._errors_of(number)
-            if self.limit and len(ordered) >= self.limit:
-                return ordered[: self.limit], warning, number - base
-        return ordered, [], total_rows
-
-    def _errors_of(self, number: int) -> list[Any]:
-        if number in self.duplicates:
-            cells, previous = self.duplicates[number]
-            return self.replay(number, cells, previous)[0]
-        return self.row_errors.get(number, [])
+        """(errors, warnings, rows read) as frictionless reports them."""
+        if self.cut is None:
+            return self.errors, [], total_rows
+        rows_read = max(self.cut - self.plan.source.header_rows, min(1, total_rows))
+        return self.errors[: self.limit], [f"reached error limit: {self.limit}"], rows_read
 
 
 def _same_as(previous: int) -> str:
     return f"the same as in the row at position {previous}"
 
 
+def _as_duckdb(text: str, kind: str) -> Any:
+    """The Python value DuckDB returns for ``CAST(text AS <key type of kind>)``."""
+    if kind in ("integer", "year"):
+        return int(text)
+    if kind == "number":
+        return float(text)
+    if kind == "boolean":
+        return text == "true"
+    if kind == "date":
+        return dt.date.fromisoformat(text)
+    if kind == "time":
+        return dt.time.fromisoformat(text)
+    if kind == "geopoint":
+        return tuple(float(part) for part in text.strip("[]").split(","))
+    return text
+
+
 def _hashable(key: Any) -> Any:
     if isinstance(key, dict):
         return tuple(_hashable(v) for v in key.values())
-    if isinstance(key, list):
+    if isinstance(key, (list, tuple)):
         return tuple(_hashable(v) for v in key)
+    if isinstance(key, float) and math.isnan(key):
+        return "nan"
     return key

@@ -2,10 +2,10 @@
 
 DuckDB's CSV reader drops empty lines; Python's csv module (which frictionless
 uses) yields them as rows with no cells, and frictionless reports each as a
-``blank-row`` and counts it in row numbers. The byte pass looks for an empty
-line (``\\n\\n``, ``\\r\\r``, ``\\n\\r\\n``); only when it finds one does a
-csv-module pass locate the empty rows exactly (an empty line inside a quoted
-cell is not a row).
+``blank-row`` and counts it in row numbers. The byte pass counts line feeds:
+when they match the rows DuckDB read, there is no empty line (and no line
+break inside a cell). Otherwise a csv-module pass locates the empty rows
+exactly (an empty line inside a quoted cell is not a row).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _CHUNK = 8 << 20
-_EMPTY_LINE_MARKS = (b"\n\n", b"\r\r", b"\n\r\n")
+_FIRST_LINE = 1 << 20
 
 
 @dataclass
@@ -27,8 +27,10 @@ class Prescan:
     md5: str
     sha256: str
     bytes: int
-    maybe_empty_rows: bool
+    line_feeds: int
+    ends_with_line_feed: bool
     starts_empty: bool
+    first_line: bytes
 
 
 @dataclass
@@ -46,26 +48,27 @@ class RowMap:
 
 
 def prescan(path: Path, *, hashes: bool) -> Prescan:
-    """Hash the file and look for empty lines, in one bounded-memory pass."""
+    """Hash the file and count its line feeds, in one bounded-memory pass."""
     md5, sha256 = hashlib.md5(), hashlib.sha256()
-    total, found, tail, first = 0, False, b"", b""
+    total, line_feeds, last, first = 0, 0, b"", b""
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK):
             if hashes:
                 md5.update(chunk)
                 sha256.update(chunk)
             if not first:
-                first = chunk[:1]
-            window = tail + chunk
-            found = found or any(mark in window for mark in _EMPTY_LINE_MARKS)
-            tail = chunk[-2:]
+                first = chunk[:_FIRST_LINE].split(b"\n", 1)[0]
+            line_feeds += chunk.count(b"\n")
+            last = chunk[-1:]
             total += len(chunk)
     return Prescan(
         md5=md5.hexdigest() if hashes else "",
         sha256=sha256.hexdigest() if hashes else "",
         bytes=total,
-        maybe_empty_rows=found,
-        starts_empty=first in (b"\n", b"\r"),
+        line_feeds=line_feeds,
+        ends_with_line_feed=last == b"\n",
+        starts_empty=first in (b"", b"\r"),
+        first_line=first,
     )
 
 

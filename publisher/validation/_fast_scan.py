@@ -2,9 +2,19 @@
 
 The file is read with every column as VARCHAR, ``null_padding`` (a short row
 gets NULLs, which no cell can produce because ``nullstr`` is a sentinel) and a
-few spare columns (a long row fills them). ``row_number() OVER ()`` numbers
-the rows in file order. One aggregate query counts the rows, keeps the first
-flagged rows, and (with GROUPING SETS) the key values seen more than once.
+spare column (a long row fills it).
+
+Row numbers come from the order of the result, not from ``row_number()``: a
+window function serialises DuckDB's scan (half the speed on two cores), while
+a plain projection streamed with ``preserve_insertion_order`` keeps the file's
+order and runs in parallel. So:
+
+1. ``aggregate`` (parallel): row count, flagged count and, with GROUPING SETS,
+   the key values seen more than once (kept in table ``agg``). A valid file
+   is done after this one scan.
+2. ``stream`` (parallel, ordered): per row, whether it is flagged or holds a
+   duplicated key; Arrow batches are counted to number the rows, and only the
+   interesting rows' cells cross into Python.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from ._fast_sql import FieldSql, quote
 
 NULL_SENTINEL = "\x01\x02\x03"
 SPARE_COLUMNS = 1
-FETCH_ROWS = 10_000
+BATCH_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ class ScanPlan:
         s = self.source
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(s.columns)) + "}"
         return (
-            f"read_csv({quote(str(s.path))}, header=false, columns={columns}, all_varchar=true, "
+            f"read_csv({quote(str(s.path))}, header=false, skip={s.header_rows}, columns={columns}, all_varchar=true, "
             f"nullstr={quote(NULL_SENTINEL)}, delim={quote(s.delimiter)}, quote={quote(s.quote_char)}, "
             f"escape={quote(s.escape_char)}, auto_detect=false, strict_mode=false, null_padding=true, "
             f"encoding={quote(s.encoding)}, parallel={'true' if s.parallel else 'false'}, "
@@ -84,45 +94,24 @@ class ScanPlan:
     def slot_key(self, slot: KeySlot) -> str:
         if slot.primary and len(slot.positions) > 1:
             members = ", ".join(f"p{j} := {self.fields[i].key}" for j, i in enumerate(slot.positions))
-            return f"CASE WHEN {self._data()} AND {self.covered(slot)} THEN struct_pack({members}) END"
-        return f"CASE WHEN {self._data()} AND {self.covered(slot)} THEN {self.fields[slot.positions[0]].key} END"
-
-    def _data(self) -> str:
-        # not a WHERE: a filter on row_number() slows DuckDB's scan down by half
-        return f"rn > {self.source.header_rows}"
+            return f"CASE WHEN {self.covered(slot)} THEN struct_pack({members}) END"
+        return f"CASE WHEN {self.covered(slot)} THEN {self.fields[slot.positions[0]].key} END"
 
     def representative(self, slot: KeySlot) -> str:
         """The first slot with the same key (a one-field primary key that is also ``unique``)."""
-        return next(
-            s.name for s in self.slots if s.positions == slot.positions and self.slot_key(s) == self.slot_key(slot)
-        )
+        return next(s.name for s in self.slots if self.slot_key(s) == self.slot_key(slot))
 
     def grouped(self) -> list[str]:
         """Slots whose keys are grouped (one per distinct key)."""
         return [s.name for s in self.slots if self.representative(s) == s.name]
 
-    def slot_type(self, slot: KeySlot) -> str:
-        if slot.primary and len(slot.positions) > 1:
-            return "STRUCT(" + ", ".join(f"p{j} {self.fields[i].key_type}" for j, i in enumerate(slot.positions)) + ")"
-        return self.fields[slot.positions[0]].key_type
-
-    def keyed(self, *, all_cells: bool = False) -> str:
-        """CTE text: rn, flagged, cells (of flagged rows only, by default), covered slots, key slots.
-
-        A key is known in SQL when its cells are certainly valid, even in a
-        flagged row; Python supplies ("late") only the keys SQL does not know.
-        """
+    def rows(self) -> str:
+        """Subquery: every row (header included, in file order) with flagged, covered and key columns."""
+        oks = "".join(f", {f.certain} AS ok{i}" for i, f in enumerate(self.fields))
         keys = "".join(f", {self.slot_key(s)} AS {s.name}" for s in self.slots)
         covered = "list_value(" + ", ".join(self.covered(s) for s in self.slots) + ")" if self.slots else "[]"
-        cells = self.cells() if all_cells else f"CASE WHEN flagged THEN {self.cells()} END"
-        oks = "".join(f", {f.certain} AS ok{i}" for i, f in enumerate(self.fields))
-        return (
-            f"src AS (SELECT row_number() OVER () AS rn, * FROM {self.reader()}), "
-            f"chk AS (SELECT *{oks} FROM src), "
-            f"flg AS (SELECT *, ({self._data()} AND ({self.flag()})) AS flagged FROM chk), "
-            f"keyed AS (SELECT rn, flagged, {cells} AS fcells, "
-            f"CASE WHEN flagged THEN {covered} END AS covered{keys} FROM flg)"
-        )
+        checked = f"SELECT *{oks} FROM {self.reader()}"
+        return f"(SELECT *, ({self.flag()}) AS flagged, {covered} AS covered{keys} FROM ({checked}))"
 
 
 def connect(memory_limit: str, threads: int) -> tuple[duckdb.DuckDBPyConnection, tempfile.TemporaryDirectory[str]]:
@@ -138,108 +127,99 @@ def connect(memory_limit: str, threads: int) -> tuple[duckdb.DuckDBPyConnection,
 
 
 @dataclass
-class Summary:
-    rows: int  # data rows DuckDB read (header excluded)
-    flagged: int
-    sample: list[dict[str, Any]]  # first flagged rows: {"rn", "cells"}
-    dup_slots: set[str]  # slots with at least one value seen twice
+class Aggregate:
+    rows: int  # rows DuckDB read, header included
+    flagged: int  # flagged rows, header included
+    dup_slots: set[str]  # slots with a value seen twice
 
 
-def summarise(con: duckdb.DuckDBPyConnection, plan: ScanPlan, sample_size: int) -> Summary:
-    """The single full scan: row count, first flagged rows, duplicated keys (into table agg)."""
-    sample = (
-        f"min_by(struct_pack(rn := rn, cells := fcells, covered := covered), rn, {sample_size}) FILTER (WHERE flagged)"
-    )
+def aggregate(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> Aggregate:
+    """The parallel scan: counts, and the duplicated key values (into table ``agg``)."""
     names = plan.grouped()
-    header = plan.source.header_rows
     if not names:
-        row = con.execute(
-            f"WITH {plan.keyed()} SELECT count(*) - {header}, count_if(flagged), {sample} FROM keyed"
-        ).fetchone()
+        row = con.execute(f"SELECT count(*), count_if(flagged) FROM {plan.rows()}").fetchone()
         assert row is not None
-        return Summary(rows=row[0], flagged=row[1], sample=row[2] or [], dup_slots=set())
+        return Aggregate(rows=row[0], flagged=row[1], dup_slots=set())
     grouping = f"GROUPING({', '.join(names)})"
     sets = ", ".join(["()", *[f"({n})" for n in names]])
     everything = (1 << len(names)) - 1
     dup = " OR ".join(f"({n} IS NOT NULL AND count(*) > 1)" for n in names)
     con.execute(
-        f"CREATE OR REPLACE TABLE agg AS WITH {plan.keyed()} "
-        f"SELECT {grouping} AS g, {', '.join(names)}, count(*) AS n, count_if(flagged) AS nflag, {sample} AS sample "
-        f"FROM keyed GROUP BY GROUPING SETS ({sets}) HAVING {grouping} = {everything} OR {dup}"
+        f"CREATE OR REPLACE TABLE agg AS SELECT {grouping} AS g, {', '.join(names)}, count(*) AS n, "
+        f"count_if(flagged) AS nflag FROM {plan.rows()} GROUP BY GROUPING SETS ({sets}) "
+        f"HAVING {grouping} = {everything} OR {dup}"
     )
-    row = con.execute(f"SELECT greatest(n - {header}, 0), nflag, sample FROM agg WHERE g = {everything}").fetchone()
+    row = con.execute(f"SELECT n, nflag FROM agg WHERE g = {everything}").fetchone()
     assert row is not None
-    dup_slots = set()
+    dup_slots: set[str] = set()
     for index, name in enumerate(names):
-        mask = everything ^ (1 << (len(names) - 1 - index))
-        found = con.execute(f"SELECT count(*) FROM agg WHERE g = {mask}").fetchone()
+        found = con.execute(f"SELECT count(*) FROM agg WHERE g = {_mask(names, index)}").fetchone()
         if found and found[0]:
             dup_slots.update(s.name for s in plan.slots if plan.representative(s) == name)
-    return Summary(rows=row[0], flagged=row[1], sample=row[2] or [], dup_slots=dup_slots)
+    return Aggregate(rows=row[0], flagged=row[1], dup_slots=dup_slots)
 
 
-def flagged_after(con: duckdb.DuckDBPyConnection, plan: ScanPlan, after: int, size: int) -> list[dict[str, Any]]:
-    """The next ``size`` flagged rows after DuckDB row ``after`` (another scan)."""
-    row = con.execute(
-        f"WITH {plan.keyed()} SELECT min_by(struct_pack(rn := rn, cells := fcells, covered := covered), rn, {size}) "
-        f"FROM keyed WHERE flagged AND rn > {int(after)}"
-    ).fetchone()
-    return list(row[0] or []) if row else []
+def _mask(names: list[str], index: int) -> int:
+    """GROUPING() of the set that groups by ``names[index]`` alone."""
+    return ((1 << len(names)) - 1) ^ (1 << (len(names) - 1 - index))
 
 
-def create_late_tables(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> None:
-    for slot in plan.slots:
-        texts = ", ".join(f"t{j} VARCHAR" for j in range(len(slot.positions)))
-        con.execute(f"CREATE OR REPLACE TABLE late_{slot.name} (rn BIGINT, exact BOOLEAN, {texts}, cells VARCHAR[])")
+def create_late_table(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> None:
+    """Keys read in Python (cells SQL could not vouch for), by slot, as text."""
+    con.execute("CREATE OR REPLACE TABLE late (slot VARCHAR, t VARCHAR[])")
 
 
-def insert_late(con: duckdb.DuckDBPyConnection, slot: KeySlot, rows: list[tuple[Any, ...]]) -> None:
+def insert_late(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, list[str | None]]]) -> None:
     if rows:
-        marks = ", ".join("?" for _ in range(len(slot.positions) + 3))
-        con.executemany(f"INSERT INTO late_{slot.name} VALUES ({marks})", rows)
+        con.executemany("INSERT INTO late VALUES (?, ?)", rows)
 
 
-def _late_key(plan: ScanPlan, slot: KeySlot) -> str:
+def late_key(plan: ScanPlan, slot: KeySlot) -> str:
+    """SQL for a late key of ``slot`` from its texts ``t``."""
     if slot.primary and len(slot.positions) > 1:
         members = ", ".join(
-            f"p{j} := TRY_CAST(t{j} AS {plan.fields[i].key_type})" for j, i in enumerate(slot.positions)
+            f"p{j} := TRY_CAST(t[{j + 1}] AS {plan.fields[i].key_type})" for j, i in enumerate(slot.positions)
         )
         return f"struct_pack({members})"
-    return f"TRY_CAST(t0 AS {plan.fields[slot.positions[0]].key_type})"
+    return f"TRY_CAST(t[1] AS {plan.fields[slot.positions[0]].key_type})"
 
 
-def late_rows(con: duckdb.DuckDBPyConnection, plan: ScanPlan, slot: KeySlot) -> Iterator[tuple[Any, ...]]:
-    """(rn, slot name, key, cells) of the late keys of one slot, in row order."""
-    cursor = con.cursor()
-    texts = ", ".join(f"t{j}" for j in range(len(slot.positions)))
-    cursor.execute(
-        f"SELECT rn, CASE WHEN exact THEN {_late_key(plan, slot)} END, "
-        f"CASE WHEN NOT exact THEN list_value({texts}) END, cells FROM late_{slot.name} ORDER BY rn"
-    )
-    while batch := cursor.fetchmany(FETCH_ROWS):
-        for rn, key, text_key, cells in batch:
-            yield rn, 1, slot.name, key if text_key is None else ("text", *text_key), cells
+def late_matches(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> bool:
+    """Does any late key equal a key SQL computed? (another parallel scan)"""
+    wanted = [f"{s.name} IN (SELECT {late_key(plan, s)} FROM late WHERE slot = {quote(s.name)})" for s in plan.slots]
+    row = con.execute(f"SELECT count(*) FROM {plan.rows()} WHERE {' OR '.join(wanted)}").fetchone()
+    return bool(row and row[0])
 
 
-def keyed_rows(con: duckdb.DuckDBPyConnection, plan: ScanPlan, slots_with_dups: set[str]) -> Iterator[tuple[Any, ...]]:
-    """Unflagged rows holding a duplicated key or a key equal to a late key (another scan)."""
-    names = [s.name for s in plan.slots]
-    grouped = plan.grouped()
-    everything = (1 << len(grouped)) - 1
-    wanted: list[str] = []
+def stream(
+    con: duckdb.DuckDBPyConnection, plan: ScanPlan, dup_slots: set[str], with_late: bool
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows that are flagged or hold a possibly duplicated key: (0-based row index, columns), in file order."""
+    import pyarrow.compute as pc
+
+    names = plan.grouped()
+    candidates = ["false"]
     for slot in plan.slots:
         representative = plan.representative(slot)
-        mask = everything ^ (1 << (len(grouped) - 1 - grouped.index(representative)))
-        if slot.name in slots_with_dups:
-            wanted.append(f"{slot.name} IN (SELECT {representative} FROM agg WHERE g = {mask})")
-        wanted.append(f"{slot.name} IN (SELECT {_late_key(plan, slot)} FROM late_{slot.name} WHERE exact)")
-    cursor = con.cursor()
-    cursor.execute(
-        f"WITH {plan.keyed(all_cells=True)} SELECT rn, {', '.join(names)}, fcells "
-        f"FROM keyed WHERE ({' OR '.join(wanted)}) ORDER BY rn"
+        if slot.name in dup_slots:
+            mask = _mask(names, names.index(representative))
+            candidates.append(f"{slot.name} IN (SELECT {representative} FROM agg WHERE g = {mask})")
+        if with_late:
+            candidates.append(
+                f"{slot.name} IN (SELECT {late_key(plan, slot)} FROM late WHERE slot = {quote(slot.name)})"
+            )
+    keys = "".join(f", CASE WHEN keyed THEN {s.name} END AS {s.name}" for s in plan.slots)
+    query = (
+        f"SELECT (flagged OR keyed) AS wanted, flagged, CASE WHEN flagged OR keyed THEN {plan.cells()} END AS cells, "
+        f"CASE WHEN flagged THEN covered END AS covered{keys} "
+        f"FROM (SELECT *, ({' OR '.join(candidates)}) AS keyed FROM {plan.rows()})"
     )
-    while batch := cursor.fetchmany(FETCH_ROWS):
-        for record in batch:
-            rn, keys, cells = record[0], record[1:-1], record[-1]
-            for name, key in zip(names, keys, strict=True):
-                yield rn, 0, name, key, cells
+    offset = 0
+    for batch in con.sql(query).to_arrow_reader(BATCH_ROWS):
+        wanted = batch.column(0)
+        if pc.any(wanted).as_py():
+            picked = batch.filter(wanted).to_pylist()
+            indices = pc.indices_nonzero(wanted).to_pylist()
+            for index, record in zip(indices, picked, strict=True):
+                yield offset + index, record
+        offset += batch.num_rows

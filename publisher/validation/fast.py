@@ -58,12 +58,11 @@ from frictionless import Dialect, FrictionlessException, Report, Resource, Schem
 
 from . import _fast_scan as scan
 from ._fast_collect import Collector, Overflow
-from ._fast_prescan import RowMap, locate_empty_rows, prescan
+from ._fast_prescan import Prescan, RowMap, locate_empty_rows, prescan
 from ._fast_sql import field_sql
 
 log = logging.getLogger(__name__)
 
-SAMPLE_SIZE = 10_000
 _READ_AS_IS = ("utf-8", "utf8", "ascii", "us-ascii")  # any other encoding is transcoded to UTF-8 first
 _TRANSCODE_CHARS = 4 << 20
 
@@ -184,17 +183,17 @@ def _missing_values(field: Any) -> list[str]:
     return list(field.schema.missing_values)
 
 
-def _summarise(
+def _aggregate(
     con: duckdb.DuckDBPyConnection, header: _Header, path: Path, columns: int
-) -> tuple[scan.ScanPlan, scan.Summary]:
+) -> tuple[scan.ScanPlan, scan.Aggregate]:
     plan = _plan(header, path, columns, parallel=True)
     try:
-        return plan, scan.summarise(con, plan, SAMPLE_SIZE)
+        return plan, scan.aggregate(con, plan)
     except duckdb.Error as e:
         if "null_padding" not in str(e):
             raise
     plan = _plan(header, path, columns, parallel=False)  # quoted newlines: serial reader
-    return plan, scan.summarise(con, plan, SAMPLE_SIZE)
+    return plan, scan.aggregate(con, plan)
 
 
 def _validate(
@@ -213,14 +212,17 @@ def _validate(
         data = _as_utf8(path, header.source["encoding"], Path(spill.name))
         with ThreadPoolExecutor(max_workers=1) as pool:
             bytes_pass = pool.submit(prescan, path, hashes=hashes)
-            plan, summary = _summarise(con, header, data, columns)
+            plan, counts = _aggregate(con, header, data, columns)
             found = bytes_pass.result()
         lines = found if data == path else prescan(data, hashes=False)
-        row_map = _row_map(lines, header, summary, data)
+        row_map = _row_map(lines, header, counts, data)
         collector = Collector(plan, header.fields, header.errors, row_map, limit, con)
-        collector.add_flagged(summary)
-        collector.add_uniqueness(summary)
-        errors_, warnings, rows = collector.finish(summary.rows + len(row_map.empty_rows))
+        if counts.flagged or counts.dup_slots or row_map.empty_rows:
+            collector.walk(scan.stream(con, plan, counts.dup_slots, with_late=False))
+            if collector.late_exact and scan.late_matches(con, plan):
+                collector.reset()
+                collector.walk(scan.stream(con, plan, counts.dup_slots, with_late=True))
+        errors_, warnings, rows = collector.finish(counts.rows + len(row_map.empty_rows))
     finally:
         con.close()
         spill.cleanup()
@@ -249,13 +251,16 @@ def _as_utf8(path: Path, encoding: str, folder: Path) -> Path:
     return target
 
 
-def _row_map(found: Any, header: _Header, summary: scan.Summary, path: Path) -> RowMap:
+def _row_map(found: Prescan, header: _Header, counts: scan.Aggregate, path: Path) -> RowMap:
+    s = header.source
     if found.starts_empty:
         raise _Fallback("the file starts with an empty line")
-    if not found.maybe_empty_rows:
-        return RowMap()
-    s = header.source
+    if s["header_rows"] and found.first_line.count(s["quote_char"].encode()) % 2:
+        raise _Fallback("the header row spans lines")
+    rows = counts.rows + s["header_rows"]
+    if found.line_feeds == rows - (0 if found.ends_with_line_feed else 1):
+        return RowMap()  # one line per row: no empty line, no line break inside a cell
     empty, count = locate_empty_rows(path, encoding="utf-8", delimiter=s["delimiter"], quote_char=s["quote_char"])
-    if count != summary.rows + s["header_rows"] + len(empty):
+    if count != rows + len(empty):
         raise _Fallback("DuckDB and the csv module count different rows")
     return RowMap(empty)
