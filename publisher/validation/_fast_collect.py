@@ -54,11 +54,11 @@ class Collector:
         plan: scan.ScanPlan,
         fields: list[Field],
         header_errors: list[Any],
-        row_map: RowMap,
-        limit: int,
         con: duckdb.DuckDBPyConnection,
+        limit: int,
     ) -> None:
-        self.plan, self.fields, self.row_map, self.limit, self.con = plan, fields, row_map, limit, con
+        self.plan, self.fields, self.limit, self.con = plan, fields, limit, con
+        self.row_map = RowMap()
         self.header_errors = header_errors
         self.handlers = create_cell_handlers(fields)
         self.names = [f.name for f in fields]
@@ -66,7 +66,9 @@ class Collector:
         scan.create_late_table(con, plan)
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self, row_map: RowMap | None = None) -> None:
+        """Forget the walk (keep the late keys); optionally with a map of the empty rows."""
+        self.row_map = row_map or self.row_map
         self.errors: list[Any] = list(self.header_errors)
         self.cut: int | None = None  # the frictionless row number where the limit was reached
         self.last_seen: list[dict[Any, int]] = [{} for _ in self.plan.slots]

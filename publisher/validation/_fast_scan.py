@@ -9,10 +9,10 @@ window function serialises DuckDB's scan (half the speed on two cores), while
 a plain projection streamed with ``preserve_insertion_order`` keeps the file's
 order and runs in parallel. So:
 
-1. ``aggregate`` (parallel): row count, flagged count and, with GROUPING SETS,
-   the key values seen more than once (kept in table ``agg``). A valid file
-   is done after this one scan.
-2. ``stream`` (parallel, ordered): per row, whether it is flagged or holds a
+1. ``duplicated_keys`` (parallel, only with ``unique``/``primaryKey``; reads
+   the key columns only): with GROUPING SETS, the key values seen more than
+   once, kept in table ``agg``.
+2. ``Stream`` (parallel, ordered): per row, whether it is flagged or holds a
    duplicated key; Arrow batches are counted to number the rows, and only the
    interesting rows' cells cross into Python.
 """
@@ -126,37 +126,29 @@ def connect(memory_limit: str, threads: int) -> tuple[duckdb.DuckDBPyConnection,
     return con, spill
 
 
-@dataclass
-class Aggregate:
-    rows: int  # rows DuckDB read, header included
-    flagged: int  # flagged rows, header included
-    dup_slots: set[str]  # slots with a value seen twice
-
-
-def aggregate(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> Aggregate:
-    """The parallel scan: counts, and the duplicated key values (into table ``agg``)."""
+def duplicated_keys(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> set[str]:
+    """Slots with a key value seen twice; the values go to table ``agg`` (parallel, key columns only)."""
     names = plan.grouped()
     if not names:
-        row = con.execute(f"SELECT count(*), count_if(flagged) FROM {plan.rows()}").fetchone()
-        assert row is not None
-        return Aggregate(rows=row[0], flagged=row[1], dup_slots=set())
+        return set()
     grouping = f"GROUPING({', '.join(names)})"
-    sets = ", ".join(["()", *[f"({n})" for n in names]])
-    everything = (1 << len(names)) - 1
+    sets = ", ".join(f"({n})" for n in names)
     dup = " OR ".join(f"({n} IS NOT NULL AND count(*) > 1)" for n in names)
     con.execute(
-        f"CREATE OR REPLACE TABLE agg AS SELECT {grouping} AS g, {', '.join(names)}, count(*) AS n, "
-        f"count_if(flagged) AS nflag FROM {plan.rows()} GROUP BY GROUPING SETS ({sets}) "
-        f"HAVING {grouping} = {everything} OR {dup}"
+        f"CREATE OR REPLACE TABLE agg AS SELECT {grouping} AS g, {', '.join(names)} "
+        f"FROM {plan.rows()} GROUP BY GROUPING SETS ({sets}) HAVING {dup}"
     )
-    row = con.execute(f"SELECT n, nflag FROM agg WHERE g = {everything}").fetchone()
-    assert row is not None
     dup_slots: set[str] = set()
     for index, name in enumerate(names):
         found = con.execute(f"SELECT count(*) FROM agg WHERE g = {_mask(names, index)}").fetchone()
         if found and found[0]:
             dup_slots.update(s.name for s in plan.slots if plan.representative(s) == name)
-    return Aggregate(rows=row[0], flagged=row[1], dup_slots=dup_slots)
+    return dup_slots
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> int:
+    row = con.execute(f"SELECT count(*) FROM {plan.reader()}").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _mask(names: list[str], index: int) -> int:
@@ -191,35 +183,47 @@ def late_matches(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> bool:
     return bool(row and row[0])
 
 
-def stream(
-    con: duckdb.DuckDBPyConnection, plan: ScanPlan, dup_slots: set[str], with_late: bool
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Rows that are flagged or hold a possibly duplicated key: (0-based row index, columns), in file order."""
-    import pyarrow.compute as pc
+class Stream:
+    """Rows that are flagged or hold a possibly duplicated key, in file order (parallel, ordered scan).
 
-    names = plan.grouped()
-    candidates = ["false"]
-    for slot in plan.slots:
-        representative = plan.representative(slot)
-        if slot.name in dup_slots:
-            mask = _mask(names, names.index(representative))
-            candidates.append(f"{slot.name} IN (SELECT {representative} FROM agg WHERE g = {mask})")
-        if with_late:
-            candidates.append(
-                f"{slot.name} IN (SELECT {late_key(plan, slot)} FROM late WHERE slot = {quote(slot.name)})"
-            )
-    keys = "".join(f", CASE WHEN keyed THEN {s.name} END AS {s.name}" for s in plan.slots)
-    query = (
-        f"SELECT (flagged OR keyed) AS wanted, flagged, CASE WHEN flagged OR keyed THEN {plan.cells()} END AS cells, "
-        f"CASE WHEN flagged THEN covered END AS covered{keys} "
-        f"FROM (SELECT *, ({' OR '.join(candidates)}) AS keyed FROM {plan.rows()})"
-    )
-    offset = 0
-    for batch in con.sql(query).to_arrow_reader(BATCH_ROWS):
-        wanted = batch.column(0)
-        if pc.any(wanted).as_py():
-            picked = batch.filter(wanted).to_pylist()
-            indices = pc.indices_nonzero(wanted).to_pylist()
-            for index, record in zip(indices, picked, strict=True):
-                yield offset + index, record
-        offset += batch.num_rows
+    Iterating yields (0-based row index, columns); ``rows`` is the number of
+    rows read once the iteration is complete.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, plan: ScanPlan, dup_slots: set[str], with_late: bool) -> None:
+        self.con, self.plan, self.rows = con, plan, 0
+        names = plan.grouped()
+        candidates = ["false"]
+        for slot in plan.slots:
+            representative = plan.representative(slot)
+            if slot.name in dup_slots:
+                mask = _mask(names, names.index(representative))
+                candidates.append(f"{slot.name} IN (SELECT {representative} FROM agg WHERE g = {mask})")
+            if with_late:
+                late = f"SELECT {late_key(plan, slot)} FROM late WHERE slot = {quote(slot.name)}"
+                candidates.append(f"{slot.name} IN ({late})")
+        keys = "".join(f", CASE WHEN keyed THEN {s.name} END AS {s.name}" for s in plan.slots)
+        self.query = (
+            f"SELECT (flagged OR keyed) AS wanted, flagged, "
+            f"CASE WHEN flagged OR keyed THEN {plan.cells()} END AS cells, "
+            f"CASE WHEN flagged THEN covered END AS covered{keys} "
+            f"FROM (SELECT *, ({' OR '.join(candidates)}) AS keyed FROM {plan.rows()})"
+        )
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        import pyarrow.compute as pc
+
+        offset = 0
+        cursor = self.con.cursor()  # its own connection: the walk may stop before the end
+        try:
+            for batch in cursor.sql(self.query).to_arrow_reader(BATCH_ROWS):
+                wanted = batch.column(0)
+                if pc.any(wanted).as_py():
+                    picked = batch.filter(wanted).to_pylist()
+                    indices = pc.indices_nonzero(wanted).to_pylist()
+                    for index, record in zip(indices, picked, strict=True):
+                        yield offset + index, record
+                offset += batch.num_rows
+                self.rows = offset
+        finally:
+            cursor.close()

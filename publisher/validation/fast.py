@@ -183,17 +183,24 @@ def _missing_values(field: Any) -> list[str]:
     return list(field.schema.missing_values)
 
 
-def _aggregate(
-    con: duckdb.DuckDBPyConnection, header: _Header, path: Path, columns: int
-) -> tuple[scan.ScanPlan, scan.Aggregate]:
-    plan = _plan(header, path, columns, parallel=True)
-    try:
-        return plan, scan.aggregate(con, plan)
-    except duckdb.Error as e:
-        if "null_padding" not in str(e):
-            raise
-    plan = _plan(header, path, columns, parallel=False)  # quoted newlines: serial reader
-    return plan, scan.aggregate(con, plan)
+def _first_walk(
+    con: duckdb.DuckDBPyConnection, header: _Header, data: Path, columns: int, limit: int, *, parallel: bool
+) -> tuple[scan.ScanPlan, set[str], Collector, int]:
+    plan = _plan(header, data, columns, parallel=parallel)
+    dup_slots = scan.duplicated_keys(con, plan)
+    collector = Collector(plan, header.fields, header.errors, con, limit)
+    return plan, dup_slots, collector, _scan_rows(collector, con, plan, dup_slots)
+
+
+def _scan_rows(collector: Collector, con: duckdb.DuckDBPyConnection, plan: scan.ScanPlan, dup_slots: set[str]) -> int:
+    """Walk the interesting rows; again with the late keys if one equals a SQL key. Rows read."""
+    stream = scan.Stream(con, plan, dup_slots, with_late=False)
+    collector.walk(stream)
+    if collector.late_exact and scan.late_matches(con, plan):
+        collector.reset()
+        stream = scan.Stream(con, plan, dup_slots, with_late=True)
+        collector.walk(stream)
+    return stream.rows
 
 
 def _validate(
@@ -212,17 +219,22 @@ def _validate(
         data = _as_utf8(path, header.source["encoding"], Path(spill.name))
         with ThreadPoolExecutor(max_workers=1) as pool:
             bytes_pass = pool.submit(prescan, path, hashes=hashes)
-            plan, counts = _aggregate(con, header, data, columns)
+            try:
+                plan, dup_slots, collector, rows = _first_walk(con, header, data, columns, limit, parallel=True)
+            except duckdb.Error as e:
+                if "null_padding" not in str(e):
+                    raise
+                # quoted line breaks: DuckDB pads short rows only with its serial reader
+                plan, dup_slots, collector, rows = _first_walk(con, header, data, columns, limit, parallel=False)
             found = bytes_pass.result()
         lines = found if data == path else prescan(data, hashes=False)
-        row_map = _row_map(lines, header, counts, data)
-        collector = Collector(plan, header.fields, header.errors, row_map, limit, con)
-        if counts.flagged or counts.dup_slots or row_map.empty_rows:
-            collector.walk(scan.stream(con, plan, counts.dup_slots, with_late=False))
-            if collector.late_exact and scan.late_matches(con, plan):
-                collector.reset()
-                collector.walk(scan.stream(con, plan, counts.dup_slots, with_late=True))
-        errors_, warnings, rows = collector.finish(counts.rows + len(row_map.empty_rows))
+        if collector.cut is not None:  # the walk stopped early: count the rows
+            rows = scan.count_rows(con, plan)
+        row_map = _row_map(lines, header, rows, data)
+        if row_map.empty_rows:  # row numbers shift past each empty row: walk again
+            collector.reset(row_map)
+            _scan_rows(collector, con, plan, dup_slots)
+        errors_, warnings, rows = collector.finish(rows + len(row_map.empty_rows))
     finally:
         con.close()
         spill.cleanup()
@@ -251,13 +263,13 @@ def _as_utf8(path: Path, encoding: str, folder: Path) -> Path:
     return target
 
 
-def _row_map(found: Prescan, header: _Header, counts: scan.Aggregate, path: Path) -> RowMap:
+def _row_map(found: Prescan, header: _Header, data_rows: int, path: Path) -> RowMap:
     s = header.source
     if found.starts_empty:
         raise _Fallback("the file starts with an empty line")
     if s["header_rows"] and found.first_line.count(s["quote_char"].encode()) % 2:
         raise _Fallback("the header row spans lines")
-    rows = counts.rows + s["header_rows"]
+    rows = data_rows + s["header_rows"]
     if found.line_feeds == rows - (0 if found.ends_with_line_feed else 1):
         return RowMap()  # one line per row: no empty line, no line break inside a cell
     empty, count = locate_empty_rows(path, encoding="utf-8", delimiter=s["delimiter"], quote_char=s["quote_char"])
