@@ -105,6 +105,13 @@ class ScanPlan:
         """Slots whose keys are grouped (one per distinct key)."""
         return [s.name for s in self.slots if self.representative(s) == s.name]
 
+    def key_rows(self) -> str:
+        """Subquery: the key columns only (DuckDB then checks and parses no other column)."""
+        positions = sorted({i for s in self.slots for i in s.positions})
+        oks = ", ".join(f"{self.fields[i].certain} AS ok{i}" for i in positions)
+        keys = ", ".join(f"{self.slot_key(s)} AS {s.name}" for s in self.slots)
+        return f"(SELECT {keys} FROM (SELECT *, {oks} FROM {self.reader()}))"
+
     def rows(self) -> str:
         """Subquery: every row (header included, in file order) with flagged, covered and key columns."""
         oks = "".join(f", {f.certain} AS ok{i}" for i, f in enumerate(self.fields))
@@ -136,7 +143,7 @@ def duplicated_keys(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> set[str]:
     dup = " OR ".join(f"({n} IS NOT NULL AND count(*) > 1)" for n in names)
     con.execute(
         f"CREATE OR REPLACE TABLE agg AS SELECT {grouping} AS g, {', '.join(names)} "
-        f"FROM {plan.rows()} GROUP BY GROUPING SETS ({sets}) HAVING {dup}"
+        f"FROM {plan.key_rows()} GROUP BY GROUPING SETS ({sets}) HAVING {dup}"
     )
     dup_slots: set[str] = set()
     for index, name in enumerate(names):
