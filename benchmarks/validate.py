@@ -142,13 +142,14 @@ def measure(engine: str, path: Path) -> dict[str, Any]:
         raise SystemExit(f"{engine} failed on {path.name} (exit {process.returncode})")
     result: dict[str, Any] = json.loads(output)
     result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # whole process, imports included
     return result
 
 
 def report_line(engine: str, result: dict[str, Any]) -> str:
     rate = result["rows"] / result["seconds"] if result["seconds"] else 0.0
-    return (f"  {engine:<13} {result['seconds']:9.2f} s {rate:13,.0f} rows/s {result['peak_rss_mb']:8.0f} MB peak RSS"
-            f"   rows={result['rows']:,} errors={result['errors']}")
+    return (f"  {engine:<13} {result['seconds']:8.2f} s {rate:12,.0f} rows/s {result['peak_rss_mb']:6.0f} MB peak RSS "
+            f"{result['cpu_seconds']:7.1f} s CPU (process)   rows={result['rows']:,} errors={result['errors']}")
 
 
 def run_size(rows: int, with_frictionless: bool) -> None:
