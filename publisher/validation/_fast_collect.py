@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -138,7 +139,7 @@ class Collector:
         texts = [late_key_text(v, t) for v, t in zip(values, types, strict=True)]
         if any(t is None and v is not None for t, v in zip(texts, values, strict=True)):
             # no SQL value equals it: compared with other such keys only
-            return ("text", *(f"{type(v).__name__}:{v!r}" for v in values))
+            return ("text", *(_text_key(v) for v in values))
         self._late.append((slot.name, texts))
         self.late_exact = True
         typed = [None if t is None else _as_duckdb(t, kind) for t, kind in zip(texts, types, strict=True)]
@@ -168,6 +169,17 @@ class Collector:
             return self.errors, [], total_rows
         rows_read = max(self.cut - self.plan.source.header_rows, min(1, total_rows))
         return self.errors[: self.limit], [f"reached error limit: {self.limit}"], rows_read
+
+
+def _text_key(value: Any) -> str | None:
+    """A key for values without an exact SQL key: equal Decimals give equal text."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal) and value.is_finite():
+        value = value.normalize()
+    elif isinstance(value, tuple):  # geopoint
+        value = tuple(v.normalize() if isinstance(v, Decimal) and v.is_finite() else v for v in value)
+    return f"{type(value).__name__}:{value!r}"
 
 
 def _same_as(previous: int) -> str:

@@ -11,6 +11,7 @@ exactly (an empty line inside a quoted cell is not a row).
 from __future__ import annotations
 
 import bisect
+import builtins
 import csv
 import hashlib
 from dataclasses import dataclass, field
@@ -26,11 +27,11 @@ class Prescan:
 
     md5: str
     sha256: str
-    bytes: int
+    size: int
     line_feeds: int
     ends_with_line_feed: bool
     starts_empty: bool
-    first_line: bytes
+    first_line: builtins.bytes
 
 
 @dataclass
@@ -64,7 +65,7 @@ def prescan(path: Path, *, hashes: bool) -> Prescan:
     return Prescan(
         md5=md5.hexdigest() if hashes else "",
         sha256=sha256.hexdigest() if hashes else "",
-        bytes=total,
+        size=total,
         line_feeds=line_feeds,
         ends_with_line_feed=last == b"\n",
         starts_empty=first in (b"", b"\r"),

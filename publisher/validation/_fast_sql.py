@@ -264,7 +264,7 @@ def _iso(value: Any, kind: type) -> str:
         raise Unsupported("temporal bound")
     if kind is dt.date and isinstance(value, dt.datetime):
         raise Unsupported("temporal bound")
-    return str(value.isoformat())
+    return str(value.isoformat())  # type: ignore[attr-defined]
 
 
 def _year(field: Field, c: str, keyed: bool) -> tuple[str, str, str]:

@@ -116,7 +116,8 @@ def _resource(path: Path, schema: dict[str, Any], dialect: dict[str, Any] | None
 class _Header:
     """What frictionless reads before the rows: labels, header errors, dialect, fields."""
 
-    def __init__(self, resource: Resource) -> None:
+    def __init__(self, table: Resource) -> None:
+        resource: Any = table  # a TableResource: labels and header exist once it is open
         self.labels: list[str] = list(resource.labels or [])
         if not self.labels:
             raise _Fallback("no header labels")
@@ -241,7 +242,7 @@ def _validate(
     stats = resource.stats
     partial = bool(warnings)  # frictionless stops reading: no hashes of the whole file
     stats.md5, stats.sha256 = (found.md5, found.sha256) if hashes and not partial else (None, None)
-    stats.bytes, stats.rows, stats.fields = found.bytes, rows, header.field_count
+    stats.bytes, stats.rows, stats.fields = found.size, rows, header.field_count
     elapsed = round(time.perf_counter() - started, 3)
     report = Report.from_validation_task(
         resource, time=elapsed, labels=header.labels, errors=errors_, warnings=warnings
