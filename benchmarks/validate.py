@@ -33,8 +33,11 @@ INVALID_EVERY = 100_003  # one row in about 100k breaks a constraint
 SCHEMA: dict[str, Any] = {
     "fields": [
         {"name": "id", "type": "integer", "constraints": {"required": True, "unique": True, "minimum": 1}},
-        {"name": "nombre", "type": "string",
-         "constraints": {"required": True, "minLength": 3, "maxLength": 40, "pattern": "Persona [0-9]+"}},
+        {
+            "name": "nombre",
+            "type": "string",
+            "constraints": {"required": True, "minLength": 3, "maxLength": 40, "pattern": "Persona [0-9]+"},
+        },
         {"name": "categoria", "type": "string", "constraints": {"enum": ["alta", "media", "baja"]}},
         {"name": "monto", "type": "number", "constraints": {"minimum": 0, "maximum": 10000}},
         {"name": "fecha", "type": "date", "constraints": {"minimum": "2020-01-01", "maximum": "2025-12-31"}},
@@ -88,8 +91,9 @@ def child(engine: str, path: Path) -> dict[str, Any]:
     if engine == "frictionless":
         import frictionless
 
-        resource = frictionless.Resource(path=path.name, basepath=str(path.parent),
-                                         schema=frictionless.Schema.from_descriptor(SCHEMA))
+        resource = frictionless.Resource(
+            path=path.name, basepath=str(path.parent), schema=frictionless.Schema.from_descriptor(SCHEMA)
+        )
         started = time.perf_counter()
         report = resource.validate().to_dict()
         return _outcome(report, time.perf_counter() - started)
@@ -98,8 +102,12 @@ def child(engine: str, path: Path) -> dict[str, Any]:
 
 def _outcome(report: dict[str, Any], seconds: float) -> dict[str, Any]:
     task = report["tasks"][0]
-    return {"seconds": seconds, "rows": task["stats"].get("rows", 0), "errors": len(task["errors"]),
-            "valid": report["valid"]}
+    return {
+        "seconds": seconds,
+        "rows": task["stats"].get("rows", 0),
+        "errors": len(task["errors"]),
+        "valid": report["valid"],
+    }
 
 
 def bare_scan(path: Path) -> dict[str, Any]:
@@ -114,14 +122,21 @@ def bare_scan(path: Path) -> dict[str, Any]:
     names = [f.name for f in fields]
     con, spill = scan.connect("512MB", os.cpu_count() or 1)
     started = time.perf_counter()
-    sql = [field_sql(f, f"c{i}", list(schema.missing_values), keyed=bool(f.constraints.get("unique")))
-           for i, f in enumerate(fields)]
+    sql = [
+        field_sql(f, f"c{i}", list(schema.missing_values), keyed=bool(f.constraints.get("unique")))
+        for i, f in enumerate(fields)
+    ]
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(fields))) + "}"
-    reader = (f"read_csv('{path}', header=true, columns={columns}, all_varchar=true, auto_detect=false, "
-              f"delim=',', quote='\"', escape='\"')")
+    reader = (
+        f"read_csv('{path}', header=true, columns={columns}, all_varchar=true, auto_detect=false, "
+        f"delim=',', quote='\"', escape='\"')"
+    )
     checks = ", ".join(f"count_if(NOT {s.certain})" for s in sql)
-    keys = ", ".join(f"count({s.key}) - count(DISTINCT {s.key})" for s, f in zip(sql, fields, strict=True)
-                     if f.constraints.get("unique") or f.name in schema.primary_key)
+    keys = ", ".join(
+        f"count({s.key}) - count(DISTINCT {s.key})"
+        for s, f in zip(sql, fields, strict=True)
+        if f.constraints.get("unique") or f.name in schema.primary_key
+    )
     row = con.execute(f"SELECT count(*), {checks}, {keys} FROM {reader}").fetchone()
     seconds = time.perf_counter() - started
     con.close()
@@ -132,8 +147,9 @@ def bare_scan(path: Path) -> dict[str, Any]:
 
 def measure(engine: str, path: Path) -> dict[str, Any]:
     """Run one engine in its own process; add its peak RSS (MB)."""
-    process = subprocess.Popen([sys.executable, __file__, "--child", engine, str(path)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", engine, str(path)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -148,8 +164,10 @@ def measure(engine: str, path: Path) -> dict[str, Any]:
 
 def report_line(engine: str, result: dict[str, Any]) -> str:
     rate = result["rows"] / result["seconds"] if result["seconds"] else 0.0
-    return (f"  {engine:<13} {result['seconds']:8.2f} s {rate:12,.0f} rows/s {result['peak_rss_mb']:6.0f} MB peak RSS "
-            f"{result['cpu_seconds']:7.1f} s CPU (process)   rows={result['rows']:,} errors={result['errors']}")
+    return (
+        f"  {engine:<13} {result['seconds']:8.2f} s {rate:12,.0f} rows/s {result['peak_rss_mb']:6.0f} MB peak RSS "
+        f"{result['cpu_seconds']:7.1f} s CPU (process)   rows={result['rows']:,} errors={result['errors']}"
+    )
 
 
 def run_size(rows: int, with_frictionless: bool) -> None:
@@ -157,8 +175,10 @@ def run_size(rows: int, with_frictionless: bool) -> None:
     started = time.perf_counter()
     generate(path, rows)
     size_mb = path.stat().st_size / 1e6
-    print(f"\n{rows:,} rows, {len(SCHEMA['fields'])} columns, {size_mb:,.0f} MB  ({path.name}; "
-          f"generated/reused in {time.perf_counter() - started:.1f} s)")
+    print(
+        f"\n{rows:,} rows, {len(SCHEMA['fields'])} columns, {size_mb:,.0f} MB  ({path.name}; "
+        f"generated/reused in {time.perf_counter() - started:.1f} s)"
+    )
     results = {"fast": measure("fast", path), "bare": measure("bare", path)}
     if with_frictionless:
         results["frictionless"] = measure("frictionless", path)
@@ -170,7 +190,9 @@ def run_size(rows: int, with_frictionless: bool) -> None:
         ratio = results["frictionless"]["seconds"] / fast
         print(f"  frictionless / fast = {ratio:.1f}x   (target >= 50x)")
         same = (results["frictionless"]["errors"], results["frictionless"]["rows"]) == (
-            results["fast"]["errors"], results["fast"]["rows"])
+            results["fast"]["errors"],
+            results["fast"]["rows"],
+        )
         print(f"  same error and row counts as frictionless: {same}")
     else:
         print("  frictionless skipped on this size (about 1 min per million rows); --frictionless-10m includes it")
@@ -181,7 +203,9 @@ def run_big(gigabytes: float) -> None:
     rows = int(gigabytes * 1e9 / 100)  # about 100 bytes per row
     path = DATA / f"validate_big_{rows}.csv"
     generate(path, rows)
-    print(f"\nbounded memory: {path.stat().st_size / 1e9:.2f} GB, {rows:,} rows (fast engine, DuckDB memory_limit 512MB)")
+    print(
+        f"\nbounded memory: {path.stat().st_size / 1e9:.2f} GB, {rows:,} rows (fast engine, DuckDB memory_limit 512MB)"
+    )
     result = measure("fast", path)
     print(report_line("fast", result))
     verdict = "under" if result["peak_rss_mb"] < 1024 else "OVER"

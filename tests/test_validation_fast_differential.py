@@ -27,8 +27,13 @@ TESTS = Path(__file__).resolve().parent
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
-def frictionless_report(path: Path, schema: dict[str, Any], dialect: dict[str, Any] | None = None,
-                        encoding: str | None = None, limit_errors: int = 1000) -> dict[str, Any]:
+def frictionless_report(
+    path: Path,
+    schema: dict[str, Any],
+    dialect: dict[str, Any] | None = None,
+    encoding: str | None = None,
+    limit_errors: int = 1000,
+) -> dict[str, Any]:
     options: dict[str, Any] = {"schema": frictionless.Schema.from_descriptor(schema)}
     if dialect:
         options["dialect"] = frictionless.Dialect.from_descriptor(dialect)
@@ -53,8 +58,14 @@ def error_keys(report: dict[str, Any]) -> set[tuple[Any, ...]]:
     return {(e["type"], e.get("rowNumber"), e.get("fieldName")) for t in report["tasks"] for e in t["errors"]}
 
 
-def assert_same(path: Path, schema: dict[str, Any], caplog: pytest.LogCaptureFixture | None = None,
-                *, fast_path: bool = True, **options: Any) -> dict[str, Any]:
+def assert_same(
+    path: Path,
+    schema: dict[str, Any],
+    caplog: pytest.LogCaptureFixture | None = None,
+    *,
+    fast_path: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
     expected = comparable(frictionless_report(path, schema, **options))
     if caplog is not None:
         caplog.clear()
@@ -81,20 +92,92 @@ TYPES = ["integer", "number", "boolean", "date", "datetime", "time", "year", "st
 
 VALUES: dict[str, list[str]] = {
     "integer": ["0", "1", "-7", "42", "007", "+5", " 5", "1_000", "5.0", "x", "99999999999999999999", "1e3", "-"],
-    "number": ["0", "1.5", "-2.25", "10", "3.", ".5", "1,5", "1.000,5", "1e3", "NaN", "inf", "x", "12345678901234567.5",
-               "€ 3", "-0.0", "007.10"],
+    "number": [
+        "0",
+        "1.5",
+        "-2.25",
+        "10",
+        "3.",
+        ".5",
+        "1,5",
+        "1.000,5",
+        "1e3",
+        "NaN",
+        "inf",
+        "x",
+        "12345678901234567.5",
+        "€ 3",
+        "-0.0",
+        "007.10",
+    ],
     "boolean": ["true", "false", "True", "FALSE", "1", "0", "yes", "no", "t", " true"],
-    "date": ["2024-01-31", "2024-02-30", "2024-1-5", "31/01/2024", "05/06/2023", "0000-01-01", "2024-13-01", "x",
-             "2024-01-31T00:00:00", "20240131"],
-    "datetime": ["2024-01-31T10:20:30", "2024-01-31T10:20:30Z", "2024-01-31T10:20:30.5", "2024-01-31 10:20:30",
-                 "2024-01-31T24:00:00", "2024-02-30T10:00:00", "2024-01-31T10:20", "2024-01-31T10:20:30+03:00", "x"],
-    "time": ["10:20:30", "23:59:59", "24:00:00", "10:20", "10:20:30.25", "7:05:00", "x"],  # aware times crash frictionless's bound checks
+    "date": [
+        "2024-01-31",
+        "2024-02-30",
+        "2024-1-5",
+        "31/01/2024",
+        "05/06/2023",
+        "0000-01-01",
+        "2024-13-01",
+        "x",
+        "2024-01-31T00:00:00",
+        "20240131",
+    ],
+    "datetime": [
+        "2024-01-31T10:20:30",
+        "2024-01-31T10:20:30Z",
+        "2024-01-31T10:20:30.5",
+        "2024-01-31 10:20:30",
+        "2024-01-31T24:00:00",
+        "2024-02-30T10:00:00",
+        "2024-01-31T10:20",
+        "2024-01-31T10:20:30+03:00",
+        "x",
+    ],
+    "time": [
+        "10:20:30",
+        "23:59:59",
+        "24:00:00",
+        "10:20",
+        "10:20:30.25",
+        "7:05:00",
+        "x",
+    ],  # aware times crash frictionless's bound checks
     "year": ["2024", "1999", "0000", "24", " 999", "+999", "-999", "20245", "x"],
-    "string": ["a", "abc", "Rosario", "ñandú", "a b", "x@y.org", "mail@example.com.ar", "A@B.C", "bad@", "a@@b.com",
-               "https://rosario.gob.ar/x?y=1", "mailto:a@b.c", "no-scheme", "//x", "0e4c9c5e-8d3a-4b1c-9a3f-1c2b3d4e5f60",
-               "0E4C9C5E-8D3A-4B1C-9A3F-1C2B3D4E5F60", "0e4c9c5e8d3a4b1c9a3f1c2b3d4e5f60", "1234", "AB-12", "ab-12"],
-    "geopoint": ["-60.6,-32.9", "-60.6, -32.9", "180,90", "180.0000000000001,0", "181,0", "0,91", "1,2,3", "x",
-                 "-60.639,-32.946", "10,-90.0"],
+    "string": [
+        "a",
+        "abc",
+        "Rosario",
+        "ñandú",
+        "a b",
+        "x@y.org",
+        "mail@example.com.ar",
+        "A@B.C",
+        "bad@",
+        "a@@b.com",
+        "https://rosario.gob.ar/x?y=1",
+        "mailto:a@b.c",
+        "no-scheme",
+        "//x",
+        "0e4c9c5e-8d3a-4b1c-9a3f-1c2b3d4e5f60",
+        "0E4C9C5E-8D3A-4B1C-9A3F-1C2B3D4E5F60",
+        "0e4c9c5e8d3a4b1c9a3f1c2b3d4e5f60",
+        "1234",
+        "AB-12",
+        "ab-12",
+    ],
+    "geopoint": [
+        "-60.6,-32.9",
+        "-60.6, -32.9",
+        "180,90",
+        "180.0000000000001,0",
+        "181,0",
+        "0,91",
+        "1,2,3",
+        "x",
+        "-60.639,-32.946",
+        "10,-90.0",
+    ],
     "any": ["x", "1", "", "NA"],
 }
 COMMON = ["", "", "NA", "n/a"]
@@ -106,21 +189,39 @@ def field_strategy(draw: st.DrawFn, index: int) -> dict[str, Any]:
     field: dict[str, Any] = {"name": f"f{index}", "type": kind}
     constraints: dict[str, Any] = {}
     if kind == "number" and draw(st.booleans()):
-        field.update(draw(st.sampled_from([{"decimalChar": ",", "groupChar": "."}, {"bareNumber": False},
-                                           {"groupChar": ","}, {"decimalChar": ","}])))
+        field.update(
+            draw(
+                st.sampled_from(
+                    [
+                        {"decimalChar": ",", "groupChar": "."},
+                        {"bareNumber": False},
+                        {"groupChar": ","},
+                        {"decimalChar": ","},
+                    ]
+                )
+            )
+        )
     if kind == "boolean" and draw(st.booleans()):
         field.update({"trueValues": ["yes", "t", "1"], "falseValues": ["no", "0"]})
     if kind in ("date", "datetime", "time") and draw(st.booleans()):
-        field["format"] = draw(st.sampled_from({"date": ["%d/%m/%Y", "any", "%Y%m%d"], "datetime": ["any"],
-                                                "time": ["any", "%H:%M"]}[kind]))
+        field["format"] = draw(
+            st.sampled_from(
+                {"date": ["%d/%m/%Y", "any", "%Y%m%d"], "datetime": ["any"], "time": ["any", "%H:%M"]}[kind]
+            )
+        )
     if kind == "string" and draw(st.booleans()):
         field["format"] = draw(st.sampled_from(["email", "uri", "uuid"]))
     if draw(st.integers(0, 3)) == 0:
         constraints["required"] = True
     if kind != "geopoint" and draw(st.integers(0, 3)) == 0:
         constraints["unique"] = True
-    bounds = {"integer": ("0", "100"), "number": ("-1.5", "10"), "date": ("2024-01-01", "2024-06-30"),
-              "year": ("1999", "2030"), "time": ("08:00:00", "20:00:00")}
+    bounds = {
+        "integer": ("0", "100"),
+        "number": ("-1.5", "10"),
+        "date": ("2024-01-01", "2024-06-30"),
+        "year": ("1999", "2030"),
+        "time": ("08:00:00", "20:00:00"),
+    }
     if kind in bounds and "format" not in field and draw(st.booleans()):
         low, high = bounds[kind]
         name = draw(st.sampled_from(["minimum", "maximum"]))
@@ -149,8 +250,9 @@ def table_strategy(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     if draw(st.booleans()):
         schema["missingValues"] = ["", "NA"]
     if draw(st.integers(0, 3)) == 0:
-        schema["primaryKey"] = draw(st.lists(st.sampled_from([f["name"] for f in fields]), min_size=1,
-                                             max_size=min(2, count), unique=True))
+        schema["primaryKey"] = draw(
+            st.lists(st.sampled_from([f["name"] for f in fields]), min_size=1, max_size=min(2, count), unique=True)
+        )
     labels = [f["name"] for f in fields]
     mutation = draw(st.integers(0, 9))
     if mutation == 0:
@@ -192,9 +294,14 @@ def render_csv(labels: list[str], rows: list[list[str] | None]) -> str:
     return out.getvalue()
 
 
-@settings(max_examples=int(os.environ.get("FAST_EXAMPLES", "400")), deadline=None, derandomize=True, database=None,
-          phases=[Phase.explicit, Phase.generate] + ([] if os.environ.get("FAST_NO_SHRINK") else [Phase.shrink]),
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("FAST_EXAMPLES", "400")),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate] + ([] if os.environ.get("FAST_NO_SHRINK") else [Phase.shrink]),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(table=table_strategy(), limit=st.sampled_from([1000, 1000, 1000, 3]))
 def test_generated_tables_match(tmp_path: Path, table: tuple[dict[str, Any], str], limit: int) -> None:
     schema, text = table
@@ -215,6 +322,7 @@ def test_generated_tables_were_both_valid_and_invalid() -> None:
 
 
 # --- files of the test suite and of the corpus ----------------------------------------------
+
 
 def _suite_csvs() -> list[Path]:
     return sorted(p for p in TESTS.rglob("*.csv") if ".hypothesis" not in p.parts)
