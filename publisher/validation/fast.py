@@ -12,30 +12,41 @@ How it stays exact
     is true only when frictionless would certainly accept the cell and all its
     constraints (see ``_fast_sql``). A row where a predicate is false, a cell
     is missing or extra, or every cell is blank is *flagged*, and flagged rows
-    are re-read in Python by frictionless's own ``Row``: their errors are
-    frictionless's by construction. Uniqueness (``unique``, ``primaryKey``) is
-    decided in SQL on typed keys of unflagged rows plus the keys Python read
-    from flagged rows, with frictionless's note ("the same as in the row at
-    position N", N being the previous occurrence).
+    are replayed in Python on frictionless's own ``Row``, with the operations
+    of its row stream in its order: their errors, and their order, are
+    frictionless's by construction. Uniqueness (``unique``, ``primaryKey``):
+    SQL finds the key values seen twice (typed keys, so ``01`` == ``1``), then
+    an ordered walk keeps frictionless's memory of the last row per key for
+    those values and for keys Python read from flagged rows; the note names
+    the previous occurrence, as frictionless's does.
+
+How it stays fast (see ``_fast_scan``)
+    Two parallel DuckDB scans, no window function: one over the key columns
+    (only with unique/primary keys), one streamed in file order that sends
+    Python just the flagged and duplicated rows. Rows are numbered by counting
+    the streamed batches; an empty line (DuckDB skips it, frictionless counts
+    it as a blank row) is detected by comparing line feeds with rows, and
+    then located by a csv-module pass.
 
 Bounded memory
-    DuckDB runs with ``memory_limit`` and a temporary spill directory; Python
-    holds at most ``sample_size`` flagged rows and the errors up to
-    ``limit_errors`` at a time.
+    DuckDB runs with ``memory_limit`` (512 MB by default) and a temporary
+    spill directory; Python holds one Arrow batch of flags, the errors up to
+    ``limit_errors`` and the duplicated keys met before the error limit.
+    Measured: a 5.3 GB, 50M-row file validates with a peak RSS of 653 MB.
 
 When the fast engine hands over to frictionless (logged, same result, slow)
     a dialect DuckDB cannot read like Python's csv module (escape character,
     ``doubleQuote: false``, ``skipInitialSpace``, comment rows, several header
-    rows, ``skipBlankRows``), an encoding other than UTF-8/ASCII/Latin-1, a
-    file that starts with an empty line, an invalid schema or unreadable
-    file, and any DuckDB read error (e.g. invalid UTF-8).
+    rows, ``skipBlankRows``), a header row spanning lines, a file that starts
+    with an empty line, a file Python cannot decode with its encoding, a row
+    with more than 4096 cells or a line over 2 MB, and any other DuckDB read
+    error. Non-UTF-8 files are first transcoded to a temporary UTF-8 copy.
 
 Deliberate differences (each tested in tests/test_validation_fast.py)
-    * Uniqueness of values without an exact SQL key: a number with more than
-      20 integer or 18 fractional digits, a timezone-aware datetime/time read
-      in Python. Such values take part in no ``unique``/``primaryKey``
-      comparison (frictionless compares them exactly). Canonical spellings,
-      which is all the publisher's normalised CSVs contain, are exact.
+    * Keys without an exact SQL value (numbers with more than 15 significant
+      digits, timezone-aware times) are compared by their normalised Python
+      spelling: two aware times for the same instant with different UTC
+      offsets are not reported as duplicates (frictionless reports them).
     * ``uniqueKeys`` (Table Schema v2) is ignored, as frictionless 5 ignores it.
     * ``stats.md5``/``stats.sha256`` are omitted when ``hashes=False``.
     * When the error limit is reached, frictionless's ``stats.bytes`` is what
