@@ -235,3 +235,19 @@ def test_a_geojson_without_personal_data_is_published_beside_its_table(tmp_path:
     result = run(load_config(config_path), deps=RunDeps(screen=screen_tables)).results[0]
     assert result.ok, result.message
     assert list((tmp_path / "datapackages" / "hospitales").glob("data/*.geojson"))
+
+
+@pytest.mark.parametrize("engine", ["frictionless", "auto"])
+def test_large_files_give_the_same_outcome_whichever_engine_validates(tmp_path: Path, engine: str) -> None:
+    """auto picks the fast engine above 1 MB: the run's outcome and summary must not change."""
+    rows = [f"{i};Barrio {i % 7};{i % 300}" for i in range(60_000)]
+    rows[41_234] = "41234;Barrio 3;999"  # breaks the maximum below
+    (tmp_path / "grande.csv").write_text("id;barrio;cantidad\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert (tmp_path / "grande.csv").stat().st_size > 1_000_000
+    rule = '[datasets.schema]\nprimary_key = ["id"]\n[datasets.schema.fields.cantidad]\nconstraints = { maximum = 299 }\n'
+    config = load_config(make_config(tmp_path, dataset("grande", "grande.csv", rule)))
+    result = run(config, deps=RunDeps(validation_engine=engine)).results[0]
+    assert result.outcome is Outcome.BLOCKED
+    assert result.validation["by_type"] == {"constraint-error": 1}
+    assert result.validation["first_errors"][0]["row"] == 41_236
+    assert result.validation["first_errors"][0]["field"] == "cantidad"

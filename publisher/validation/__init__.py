@@ -61,12 +61,13 @@ def _validate_resource(
     resource: frictionless.Resource, basedir: Path, engine: str, limit_errors: int
 ) -> dict[str, Any]:
     path = basedir / str(resource.path)
-    if resource.tabular and choose_engine(engine, path) == "fast":
+    if resource.tabular and resource.format in ("csv", "tsv") and choose_engine(engine, path) == "fast":
         from publisher.validation import fast
 
         dialect = resource.dialect.to_descriptor() if resource.dialect else None
-        report = fast.validate_csv(path, resource.schema.to_descriptor(), dialect=dialect, limit_errors=limit_errors)
-        task: dict[str, Any] = report["tasks"][0]
+        fast_report = fast.validate_csv(path, resource.schema.to_descriptor(), dialect=dialect,
+                                        encoding=resource.encoding, limit_errors=limit_errors)
+        task: dict[str, Any] = fast_report["tasks"][0]
         task["name"] = resource.name
         return task
     try:
