@@ -154,6 +154,14 @@ def run_dataset(config: Config, dataset: DatasetConfig, *, dry_run: bool, deps: 
         result.error_type = type(e).__name__
         result.message = e.one_line()
         log.warning("%s", result.message)
+    except Exception as e:  # a bug must not stop the other datasets; its type is kept, its text is not
+        # (an unexpected error's text may quote data); the traceback is logged at debug level.
+        log.debug("dataset '%s': unexpected error", dataset.name, exc_info=True)
+        result.outcome = Outcome.FAILED
+        result.error_type = type(e).__name__
+        result.message = (f"dataset '{dataset.name}' [{result.stage}]: internal error ({type(e).__name__}); "
+                          "rerun with --debug for the traceback and report it")
+        log.error("%s", result.message)
     result.finished_at = deps.now()
     return result
 

@@ -244,10 +244,32 @@ def test_large_files_give_the_same_outcome_whichever_engine_validates(tmp_path: 
     rows[41_234] = "41234;Barrio 3;999"  # breaks the maximum below
     (tmp_path / "grande.csv").write_text("id;barrio;cantidad\n" + "\n".join(rows) + "\n", encoding="utf-8")
     assert (tmp_path / "grande.csv").stat().st_size > 1_000_000
-    rule = '[datasets.schema]\nprimary_key = ["id"]\n[datasets.schema.fields.cantidad]\nconstraints = { maximum = 299 }\n'
+    rule = ('[datasets.schema]\nprimary_key = ["id"]\n'
+            '[datasets.schema.fields.cantidad]\nconstraints = { maximum = 299 }\n')
     config = load_config(make_config(tmp_path, dataset("grande", "grande.csv", rule)))
     result = run(config, deps=RunDeps(validation_engine=engine)).results[0]
     assert result.outcome is Outcome.BLOCKED
     assert result.validation["by_type"] == {"constraint-error": 1}
     assert result.validation["first_errors"][0]["row"] == 41_236
     assert result.validation["first_errors"][0]["field"] == "cantidad"
+
+
+def test_an_unexpected_error_fails_only_its_dataset(tmp_path: Path) -> None:
+    from publisher.outcomes import DatasetResult
+
+    (tmp_path / "a.csv").write_text("id\n1\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("id\n2\n", encoding="utf-8")
+    config = load_config(make_config(tmp_path, dataset("primero", "a.csv") + dataset("segundo", "b.csv")))
+
+    def buggy_screen(config, dataset, tables, result: DatasetResult):  # type: ignore[no-untyped-def]
+        if dataset.name == "primero":
+            raise KeyError("a value from the data")
+        return tables
+
+    report = run(config, deps=RunDeps(screen=buggy_screen))
+    first, second = report.results
+    assert first.outcome is Outcome.FAILED and first.error_type == "KeyError"
+    assert first.message.startswith("dataset 'primero' [screen]: internal error (KeyError)")
+    assert "a value from the data" not in first.message
+    assert second.outcome is Outcome.WRITTEN
+    assert report.exit_code == 1
