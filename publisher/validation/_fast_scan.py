@@ -32,6 +32,7 @@ from ._fast_sql import FieldSql, quote
 NULL_SENTINEL = "\x01\x02\x03"
 SPARE_COLUMNS = 1
 BATCH_ROWS = 65_536
+KEPT_KEYS = "kept_keys"  # every row's grouped keys, kept by a Stream
 
 
 @dataclass(frozen=True)
@@ -133,17 +134,22 @@ def connect(memory_limit: str, threads: int) -> tuple[duckdb.DuckDBPyConnection,
     return con, spill
 
 
-def duplicated_keys(con: duckdb.DuckDBPyConnection, plan: ScanPlan) -> set[str]:
-    """Slots with a key value seen twice; the values go to table ``agg`` (parallel, key columns only)."""
+def duplicated_keys(con: duckdb.DuckDBPyConnection, plan: ScanPlan, *, kept: bool = False) -> set[str]:
+    """Slots with a key value seen twice; the values go to table ``agg``.
+
+    From the file (parallel, key columns only), or with ``kept`` from table
+    ``kept_keys``, filled by a ``Stream`` that kept every row's keys.
+    """
     names = plan.grouped()
     if not names:
         return set()
     grouping = f"GROUPING({', '.join(names)})"
     sets = ", ".join(f"({n})" for n in names)
     dup = " OR ".join(f"({n} IS NOT NULL AND count(*) > 1)" for n in names)
+    source = KEPT_KEYS if kept else plan.key_rows()
     con.execute(
         f"CREATE OR REPLACE TABLE agg AS SELECT {grouping} AS g, {', '.join(names)} "
-        f"FROM {plan.key_rows()} GROUP BY GROUPING SETS ({sets}) HAVING {dup}"
+        f"FROM {source} GROUP BY GROUPING SETS ({sets}) HAVING {dup}"
     )
     dup_slots: set[str] = set()
     for index, name in enumerate(names):
@@ -197,9 +203,19 @@ class Stream:
     rows read once the iteration is complete.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, plan: ScanPlan, dup_slots: set[str], with_late: bool) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        plan: ScanPlan,
+        dup_slots: set[str],
+        with_late: bool,
+        *,
+        keep_keys: bool = False,
+    ) -> None:
         self.con, self.plan, self.rows = con, plan, 0
         names = plan.grouped()
+        self.keep_keys = keep_keys and bool(names)
+        kept = "".join(f", {n} AS _all_{n}" for n in names) if self.keep_keys else ""
         candidates = ["false"]
         for slot in plan.slots:
             representative = plan.representative(slot)
@@ -210,10 +226,11 @@ class Stream:
                 late = f"SELECT {late_key(plan, slot)} FROM late WHERE slot = {quote(slot.name)}"
                 candidates.append(f"{slot.name} IN ({late})")
         keys = "".join(f", CASE WHEN keyed THEN {s.name} END AS {s.name}" for s in plan.slots)
+        self.fields = 4 + len(plan.slots)  # the record's columns; the kept keys follow
         self.query = (
             f"SELECT (flagged OR keyed) AS wanted, flagged, "
             f"CASE WHEN flagged OR keyed THEN {plan.cells()} END AS cells, "
-            f"CASE WHEN flagged THEN covered END AS covered{keys} "
+            f"CASE WHEN flagged THEN covered END AS covered{keys}{kept} "
             f"FROM (SELECT *, ({' OR '.join(candidates)}) AS keyed FROM {plan.rows()})"
         )
 
@@ -222,8 +239,15 @@ class Stream:
 
         offset = 0
         cursor = self.con.cursor()  # its own connection: the walk may stop before the end
+        if self.keep_keys:
+            names = ", ".join(self.plan.grouped())
+            empty = f"SELECT {names} FROM {self.plan.key_rows()} LIMIT 0"
+            self.con.execute(f"CREATE OR REPLACE TABLE {KEPT_KEYS} AS {empty}")
         try:
             for batch in cursor.sql(self.query).to_arrow_reader(BATCH_ROWS):
+                if self.keep_keys:
+                    self._keep(batch.select(range(self.fields, batch.num_columns)))
+                    batch = batch.select(range(self.fields))
                 wanted = batch.column(0)
                 if pc.any(wanted).as_py():
                     picked = batch.filter(wanted).to_pylist()
@@ -234,3 +258,11 @@ class Stream:
                 self.rows = offset
         finally:
             cursor.close()
+
+    def _keep(self, keys: Any) -> None:
+        """Append one batch of every row's keys to table ``kept_keys`` (before its rows are walked)."""
+        self.con.register("_kept_batch", keys)
+        try:
+            self.con.execute(f"INSERT INTO {KEPT_KEYS} SELECT * FROM _kept_batch")
+        finally:
+            self.con.unregister("_kept_batch")

@@ -198,8 +198,16 @@ def _missing_values(field: Any) -> list[str]:
 def _first_walk(
     con: duckdb.DuckDBPyConnection, header: _Header, data: Path, columns: int, limit: int, *, parallel: bool
 ) -> tuple[scan.ScanPlan, set[str], Collector, int]:
+    """One scan walks the flagged rows and keeps every key; a second walk only if a key repeats."""
     plan = _plan(header, data, columns, parallel=parallel)
-    dup_slots = scan.duplicated_keys(con, plan)
+    collector = Collector(plan, header.fields, header.errors, con, limit)
+    stream = scan.Stream(con, plan, set(), with_late=False, keep_keys=True)
+    collector.walk(stream)
+    dup_slots = scan.duplicated_keys(con, plan, kept=True)
+    if not dup_slots:  # the walk saw every key once: a walk of the keys found twice would add nothing
+        return plan, dup_slots, collector, _late_walk(collector, con, plan, dup_slots, stream.rows)
+    if collector.cut is not None:  # the walk stopped early: the kept keys are only those it read
+        dup_slots = scan.duplicated_keys(con, plan)
     collector = Collector(plan, header.fields, header.errors, con, limit)
     return plan, dup_slots, collector, _scan_rows(collector, con, plan, dup_slots)
 
@@ -208,11 +216,19 @@ def _scan_rows(collector: Collector, con: duckdb.DuckDBPyConnection, plan: scan.
     """Walk the interesting rows; again with the late keys if one equals a SQL key. Rows read."""
     stream = scan.Stream(con, plan, dup_slots, with_late=False)
     collector.walk(stream)
+    return _late_walk(collector, con, plan, dup_slots, stream.rows)
+
+
+def _late_walk(
+    collector: Collector, con: duckdb.DuckDBPyConnection, plan: scan.ScanPlan, dup_slots: set[str], rows: int
+) -> int:
+    """After a walk: walk again with the late keys if one equals a SQL key. Rows read."""
     if collector.late_exact and scan.late_matches(con, plan):
         collector.reset()
         stream = scan.Stream(con, plan, dup_slots, with_late=True)
         collector.walk(stream)
-    return stream.rows
+        return stream.rows
+    return rows
 
 
 def _validate(
