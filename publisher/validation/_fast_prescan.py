@@ -14,6 +14,7 @@ import bisect
 import builtins
 import csv
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,12 +49,14 @@ class RowMap:
         return duckdb_row + bisect.bisect_right(self._shifted, duckdb_row)
 
 
-def prescan(path: Path, *, hashes: bool) -> Prescan:
-    """Hash the file and count its line feeds, in one bounded-memory pass."""
+def prescan(path: Path, *, hashes: bool, stop: threading.Event | None = None) -> Prescan:
+    """Hash the file and count its line feeds, in one bounded-memory pass (cut short once ``stop`` is set)."""
     md5, sha256 = hashlib.md5(), hashlib.sha256()
     total, line_feeds, last, first = 0, 0, b"", b""
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK):
+            if stop is not None and stop.is_set():
+                break
             if hashes:
                 md5.update(chunk)
                 sha256.update(chunk)

@@ -59,8 +59,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -95,22 +96,40 @@ def validate_csv(
 ) -> dict[str, Any]:
     """Validate one CSV file against a Table Schema; frictionless 5's report as a dict."""
     started = time.perf_counter()
-    try:
-        resource = _resource(path, schema, dialect, encoding)
-        with resource:
-            header = _Header.read(resource)
-        columns = header.columns
-        while True:
-            try:
-                return _validate(resource, header, columns, limit_errors, memory_limit, threads, hashes, started)
-            except Overflow:
-                columns *= 4
-                if columns > 4096:
-                    raise _Fallback("a row has more than 4096 cells") from None
-    except (_Fallback, FrictionlessException, duckdb.Error) as reason:
-        log.warning("fast validation hands %s to frictionless: %s", path.name, str(reason).splitlines()[0][:200])
-        fallback = _resource(path, schema, dialect, encoding)
-        return dict(fallback.validate(limit_errors=limit_errors).to_dict())
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the byte pass runs on the other core from the start: while frictionless reads the header, then the scan
+        bytes_pass = pool.submit(prescan, path, hashes=hashes, stop=stop)
+        try:
+            resource = _resource(path, schema, dialect, encoding)
+            with resource:
+                header = _Header.read(resource)
+            scan_options = (limit_errors, memory_limit, threads, hashes)
+            return _validate_widening(resource, header, scan_options, bytes_pass, started)
+        except (_Fallback, FrictionlessException, duckdb.Error) as reason:
+            log.warning("fast validation hands %s to frictionless: %s", path.name, str(reason).splitlines()[0][:200])
+        finally:
+            stop.set()  # the byte pass is done, or no longer wanted
+    fallback = _resource(path, schema, dialect, encoding)
+    return dict(fallback.validate(limit_errors=limit_errors).to_dict())
+
+
+def _validate_widening(
+    resource: Resource,
+    header: _Header,
+    options: tuple[int, str, int | None, bool],
+    bytes_pass: Future[Prescan],
+    started: float,
+) -> dict[str, Any]:
+    """``_validate``, reading more columns while a row has more cells than read."""
+    columns = header.columns
+    while True:
+        try:
+            return _validate(resource, header, columns, *options, bytes_pass, started)
+        except Overflow:
+            columns *= 4
+            if columns > 4096:
+                raise _Fallback("a row has more than 4096 cells") from None
 
 
 def _resource(path: Path, schema: dict[str, Any], dialect: dict[str, Any] | None, encoding: str | None) -> Resource:
@@ -239,22 +258,21 @@ def _validate(
     memory_limit: str,
     threads: int | None,
     hashes: bool,
+    bytes_pass: Future[Prescan],
     started: float,
 ) -> dict[str, Any]:
     path = Path(str(resource.normpath))
     con, spill = scan.connect(memory_limit, threads or os.cpu_count() or 1)
     try:
         data = _as_utf8(path, header.source["encoding"], Path(spill.name))
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            bytes_pass = pool.submit(prescan, path, hashes=hashes)
-            try:
-                plan, dup_slots, collector, rows = _first_walk(con, header, data, columns, limit, parallel=True)
-            except duckdb.Error as e:
-                if "null_padding" not in str(e):
-                    raise
-                # quoted line breaks: DuckDB pads short rows only with its serial reader
-                plan, dup_slots, collector, rows = _first_walk(con, header, data, columns, limit, parallel=False)
-            found = bytes_pass.result()
+        try:
+            plan, dup_slots, collector, rows = _first_walk(con, header, data, columns, limit, parallel=True)
+        except duckdb.Error as e:
+            if "null_padding" not in str(e):
+                raise
+            # quoted line breaks: DuckDB pads short rows only with its serial reader
+            plan, dup_slots, collector, rows = _first_walk(con, header, data, columns, limit, parallel=False)
+        found = bytes_pass.result()
         lines = found if data == path else prescan(data, hashes=False)
         if collector.cut is not None:  # the walk stopped early: count the rows
             rows = scan.count_rows(con, plan)
