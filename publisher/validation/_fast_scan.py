@@ -33,6 +33,7 @@ NULL_SENTINEL = "\x01\x02\x03"
 SPARE_COLUMNS = 1
 BATCH_ROWS = 65_536
 KEPT_KEYS = "kept_keys"  # every row's grouped keys, kept by a Stream
+KEEP_ROWS = 1 << 20  # kept keys are appended to their table in batches of about this many rows
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,8 @@ class Stream:
         self.con, self.plan, self.rows = con, plan, 0
         names = plan.grouped()
         self.keep_keys = keep_keys and bool(names)
+        self._pending: list[Any] = []  # Arrow batches of kept keys not yet in the table
+        self._pending_rows = 0
         kept = "".join(f", {n} AS _all_{n}" for n in names) if self.keep_keys else ""
         candidates = ["false"]
         for slot in plan.slots:
@@ -260,9 +263,21 @@ class Stream:
             cursor.close()
 
     def _keep(self, keys: Any) -> None:
-        """Append one batch of every row's keys to table ``kept_keys`` (before its rows are walked)."""
-        self.con.register("_kept_batch", keys)
+        """Hold one batch of every row's keys for table ``kept_keys``; append them by the million."""
+        self._pending.append(keys)
+        self._pending_rows += keys.num_rows
+        if self._pending_rows >= KEEP_ROWS:
+            self.flush_kept()
+
+    def flush_kept(self) -> None:
+        """Append the held keys to table ``kept_keys``: after a walk, it has the keys of every row read."""
+        if not self._pending:
+            return
+        import pyarrow as pa
+
+        self.con.register("_kept_batch", pa.Table.from_batches(self._pending))
         try:
             self.con.execute(f"INSERT INTO {KEPT_KEYS} SELECT * FROM _kept_batch")
         finally:
             self.con.unregister("_kept_batch")
+        self._pending, self._pending_rows = [], 0

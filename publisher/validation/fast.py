@@ -222,6 +222,7 @@ def _first_walk(
     collector = Collector(plan, header.fields, header.errors, con, limit)
     stream = scan.Stream(con, plan, set(), with_late=False, keep_keys=True)
     collector.walk(stream)
+    stream.flush_kept()
     dup_slots = scan.duplicated_keys(con, plan, kept=True)
     if not dup_slots:  # the walk saw every key once: a walk of the keys found twice would add nothing
         return plan, dup_slots, collector, _late_walk(collector, con, plan, dup_slots, stream.rows)
