@@ -145,6 +145,30 @@ def test_error_limit_cuts_where_frictionless_cuts(tmp_path: Path) -> None:
     assert task["stats"]["rows"] == 7
 
 
+@pytest.mark.parametrize(
+    ("duplicates", "expected"),
+    [
+        # a key repeated only after the cut: the walk kept the keys of the rows it read, none twice
+        ({200_000: 5, 250_000: 5}, [("type-error", 3), ("type-error", 7), ("type-error", 8)]),
+        # a key repeated before the cut: the walk's kept keys show it, the keys are grouped again from the file
+        ({4: 1, 200_000: 1}, [("type-error", 3), ("unique-error", 6), ("type-error", 7)]),
+    ],
+)
+def test_error_limit_with_keys_repeated_before_or_after_the_cut(
+    tmp_path: Path, duplicates: dict[int, int], expected: list[tuple[str, int]]
+) -> None:
+    """A file of several Arrow batches whose walk stops at the error limit in the first one."""
+    path = tmp_path / "keys.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["id", "n"])
+        for i in range(300_000):
+            writer.writerow([duplicates.get(i, i), "x" if i in (1, 5, 6) else i])
+    schema = {"fields": [field("id", "integer", constraints={"unique": True}), field("n", "integer")]}
+    report = assert_same(path, schema, limit_errors=3)
+    assert [(e["type"], e["rowNumber"]) for e in report["tasks"][0]["errors"]] == expected
+
+
 # --- deliberate differences (documented in publisher.validation.fast) ---------------------
 
 

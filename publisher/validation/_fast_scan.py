@@ -9,12 +9,14 @@ window function serialises DuckDB's scan (half the speed on two cores), while
 a plain projection streamed with ``preserve_insertion_order`` keeps the file's
 order and runs in parallel. So:
 
-1. ``duplicated_keys`` (parallel, only with ``unique``/``primaryKey``; reads
-   the key columns only): with GROUPING SETS, the key values seen more than
-   once, kept in table ``agg``.
-2. ``Stream`` (parallel, ordered): per row, whether it is flagged or holds a
-   duplicated key; Arrow batches are counted to number the rows, and only the
-   interesting rows' cells cross into Python.
+1. ``Stream`` with ``keep_keys`` (parallel, ordered): per row, whether it is
+   flagged; Arrow batches are counted to number the rows, only the flagged
+   rows' cells cross into Python, and every row's keys are appended to table
+   ``kept_keys`` (only with ``unique``/``primaryKey``).
+2. ``duplicated_keys(kept=True)``: with GROUPING SETS over ``kept_keys``, the
+   key values seen more than once, in table ``agg``. Usually none: done.
+3. Otherwise (``duplicated_keys`` from the file if the walk stopped early)
+   a ``Stream`` that also sends the rows holding a duplicated key.
 """
 
 from __future__ import annotations
