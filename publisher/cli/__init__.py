@@ -109,10 +109,11 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, debug: bool
 
     Start with `publisher config check`, then `publisher run`.
     """
+    from publisher.logs import setup_logging
+
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(MaskSecrets())
+    # Plain lines on a terminal, JSON lines otherwise (cron, systemd); credentials masked in both.
+    setup_logging(level).addFilter(MaskSecrets())
     ctx.obj = CliState(config_path=config_path, verbose=verbose, debug=debug)
 
 
