@@ -273,3 +273,19 @@ def test_an_unexpected_error_fails_only_its_dataset(tmp_path: Path) -> None:
     assert "a value from the data" not in first.message
     assert second.outcome is Outcome.WRITTEN
     assert report.exit_code == 1
+
+
+def test_a_zero_byte_download_fails_extract_and_keeps_the_previous_package(tmp_path: Path, httpserver) -> None:  # type: ignore[no-untyped-def]
+    httpserver.expect_oneshot_request("/barrios.csv").respond_with_data("id,barrio\n1,Centro\n",
+                                                                        content_type="text/csv")
+    httpserver.expect_request("/barrios.csv").respond_with_data("", content_type="text/csv")
+    entry = (f'[[datasets]]\nname = "barrios"\ntitle = "Barrios"\n'
+             f'source = {{ kind = "http", url = "{httpserver.url_for("/barrios.csv")}", retries = 0 }}\n')
+    config = load_config(make_config(tmp_path, entry))
+    assert run(config).results[0].outcome is Outcome.WRITTEN
+    result = run(config).results[0]
+    assert result.outcome is Outcome.FAILED
+    assert result.message.startswith("dataset 'barrios' [extract]: ")
+    assert "empty body" in result.message
+    data = (tmp_path / "datapackages" / "barrios" / "data").glob("*.csv")
+    assert [p.read_text(encoding="utf-8") for p in data] == ["id,barrio\n1,Centro\n"]
