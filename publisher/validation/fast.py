@@ -38,7 +38,7 @@ Bounded memory
     spill directory; Python holds one Arrow batch of flags, the keys of up
     to about a million rows on their way to ``kept_keys``, the errors up to
     ``limit_errors`` and the duplicated keys met before the error limit.
-    Measured: a 5.3 GB, 50M-row file validates with a peak RSS of 653 MB.
+    Measured: a 5.3 GB, 50M-row file validates in 69 s with a peak RSS of 811 MB.
 
 When the fast engine hands over to frictionless (logged, same result, slow)
     a dialect DuckDB cannot read like Python's csv module (escape character,
