@@ -28,6 +28,7 @@ from typing import Any
 from publisher import __version__
 from publisher.config import Config, DatasetConfig
 from publisher.errors import DescribeError, PublisherError, Stage
+from publisher.hashing import sha256_and_size
 from publisher.licenses import frictionless_license
 from publisher.sources import StagedFile
 from publisher.tables import DescribedTable
@@ -150,7 +151,7 @@ def _table_resource(table: DescribedTable) -> dict[str, Any]:
 
 
 def _extra_resource(path: Path) -> dict[str, Any]:
-    content = path.read_bytes()
+    sha256, size = sha256_and_size(path)
     fmt = path.suffix.lstrip(".").lower()
     return {
         "name": path.name.lower(),
@@ -158,8 +159,8 @@ def _extra_resource(path: Path) -> dict[str, Any]:
         "type": "file",
         "format": fmt,
         "mediatype": MEDIATYPES.get(fmt, "application/octet-stream"),
-        "bytes": len(content),
-        "hash": f"sha256:{hashlib.sha256(content).hexdigest()}",
+        "bytes": size,
+        "hash": f"sha256:{sha256}",
     }
 
 

@@ -17,9 +17,9 @@ import pytest
 import requests
 
 from publisher.config import Config, load_config
+from publisher.hashing import file_sha256
 from publisher.outcomes import DatasetResult, Outcome, RunReport
 from publisher.portal import CkanClient, CkanPortal, from_config
-from publisher.portal.mapping import file_sha256
 from publisher.runner import RunDeps, run
 
 pytestmark = pytest.mark.ckan

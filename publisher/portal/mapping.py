@@ -26,6 +26,7 @@ from typing import Any
 from publisher import __version__
 from publisher.config import Config, DatasetConfig
 from publisher.errors import PortalError
+from publisher.hashing import file_sha256
 from publisher.licenses import ckan_license_id
 
 MANAGED_MARK = "publisher_managed"  # extra on datasets, field on resources: "true"
@@ -175,14 +176,6 @@ def _json_resource(path: Path, name: str, description: str, sha256: str) -> Desi
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def report_sha256(path: Path) -> str:

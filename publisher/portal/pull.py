@@ -19,8 +19,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from publisher.errors import PortalError
+from publisher.hashing import file_sha256
 from publisher.portal.client import CkanClient, CkanNotFound
-from publisher.portal.mapping import DESCRIPTOR_RESOURCE, VALIDATION_RESOURCE, file_sha256
+from publisher.portal.mapping import DESCRIPTOR_RESOURCE, VALIDATION_RESOURCE
 
 
 @dataclass

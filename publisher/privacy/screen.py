@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 from publisher.config import ColumnPolicy, Config, DatasetConfig, resolve
 from publisher.errors import ConfigError, PrivacyBlocked, Stage
+from publisher.hashing import sha256_and_size
 from publisher.outcomes import DatasetResult
 from publisher.privacy import policies
 from publisher.privacy.detectors import Finding
@@ -171,7 +171,7 @@ def apply_policies(screen: TableScreen, key: bytes | None, suppress_columns: set
         return table
     counts = _rewrite(table.path, plan, suppress)
     screen.suppressed = {header[i]: n for i, n in counts.items()}
-    digest, size = _sha256(table.path)
+    digest, size = sha256_and_size(table.path)
     return dataclasses.replace(table, schema=_schema_after(table.schema, screen, header, k), bytes=size,
                                sha256=digest, notes=table.notes + _notes(screen, k))
 
@@ -197,15 +197,6 @@ def _rewrite(path: Path, plan: Mapping[int, Callable[[str], str] | None],
             writer.writerow([c for i, c in enumerate(row) if i not in dropped] if dropped else row)
     os.replace(temp, path)
     return suppressed
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def _schema_after(schema: Mapping[str, Any], screen: TableScreen, header: Sequence[str], k: int) -> dict[str, Any]:

@@ -79,11 +79,15 @@ def format_from_media_type(content_type: str | None) -> str | None:
     return MEDIA_TYPE_FORMATS.get(media_type)
 
 
+def slug(text: str) -> str:
+    """``Cálculo de Recursos`` -> ``calculo-de-recursos``: lowercase ASCII ``[a-z0-9._-]``, maybe empty."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9._-]+", "-", ascii_text.lower()).strip("-._")
+
+
 def resource_name(text: str, fallback: str) -> str:
     """A Frictionless resource name from a file stem: ``Presupuesto 2024`` -> ``presupuesto-2024``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9._-]+", "-", ascii_text.lower()).strip("-._")[:100]
-    return slug or fallback
+    return slug(text)[:100] or fallback
 
 
 def unique_names(names: list[str]) -> list[str]:

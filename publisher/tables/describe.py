@@ -17,15 +17,14 @@ READ (encoding, dialect, schema with the hints to read decimal commas and
 from __future__ import annotations
 
 import csv
-import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from publisher.config import SchemaOverrides
 from publisher.errors import DescribeError
+from publisher.hashing import sha256_and_size
+from publisher.sources._formats import slug
 from publisher.sources.base import StagedFile
 from publisher.tables.columns import ColumnPlan, hint_field_list, plan_columns
 from publisher.tables.infer import ColumnStats
@@ -73,7 +72,7 @@ def describe_file(
     """
     analysis = analyse(staged, overrides)
     row_count = _write_normalised(analysis, out_csv)
-    digest, size = _sha256(out_csv)
+    digest, size = sha256_and_size(out_csv)
     raw = analysis.raw
     return DescribedTable(
         name=slugify(resource_name or staged.path.stem),
@@ -262,16 +261,6 @@ def _write_normalised(analysis: Analysis, out_csv: Path) -> int:
     return count
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def _final_schema(plans: list[ColumnPlan], overrides: SchemaOverrides,
                   schema_hint: dict[str, Any] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"fields": [dict(plan.field) for plan in plans], "missingValues": [""]}
@@ -298,6 +287,4 @@ def _final_schema(plans: list[ColumnPlan], overrides: SchemaOverrides,
 
 def slugify(text: str) -> str:
     """``Cálculo de Recursos`` -> ``calculo-de-recursos`` (lowercase [a-z0-9._-])."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9._-]+", "-", ascii_text.lower()).strip("-._")
-    return slug or "table"
+    return slug(text) or "table"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.errors import DescribeError
+from publisher.sources._formats import format_from_name
 from publisher.sources.base import FORMATS, ReadOptions
 from publisher.tables.dialect import read_sample, sniff_dialect
 from publisher.tables.encoding import detect_encoding
@@ -27,20 +28,6 @@ from publisher.tables.encoding import detect_encoding
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 Rows = Callable[[], Iterator[list[str]]]
-SUFFIX_FORMATS = {
-    "csv": "csv",
-    "txt": "csv",
-    "tsv": "tsv",
-    "tab": "tsv",
-    "xlsx": "xlsx",
-    "xlsm": "xlsx",
-    "xls": "xls",
-    "ods": "ods",
-    "json": "json",
-    "ndjson": "ndjson",
-    "jsonl": "ndjson",
-    "geojson": "geojson",
-}
 HEADER_SCAN_ROWS = 50
 
 
@@ -64,12 +51,12 @@ class RawTable:
 def detect_format(path: Path, read: ReadOptions) -> str:
     if read.format is not None:
         return read.format
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix in SUFFIX_FORMATS:
-        return SUFFIX_FORMATS[suffix]
+    table_format = format_from_name(path.name)
+    if table_format is not None:
+        return table_format
     raise DescribeError(
         f"cannot tell the format of {path.name} from its name",
-        hint=f"set read.format to one of: {', '.join(FORMATS)}",
+        hint=f"set format to one of: {', '.join(FORMATS)}",
     )
 
 
