@@ -234,12 +234,6 @@ def same_as_written(built: BuiltPackage, target: Path) -> bool:
     return bool(written == json.loads(json.dumps(built.descriptor, default=str)))
 
 
-def read_sha256(target: Path) -> str | None:
-    """The package_sha256 of the package written at ``target``, if any."""
-    value = read_publisher_metadata(target).get("package_sha256")
-    return value if isinstance(value, str) else None
-
-
 def write_atomic(built: BuiltPackage, package_dir: Path, target: Path) -> None:
     """Make ``target`` point at a complete copy of ``package_dir`` in one rename.
 

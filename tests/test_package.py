@@ -89,7 +89,7 @@ def test_write_atomic_replaces_the_package_through_a_symlink(config, tmp_path: P
     assert (target / "data" / "reclamos.csv").read_text(encoding="utf-8") == "id,monto\n1,9.5\n"
     assert os.path.realpath(target) != first_version
     assert not Path(first_version).exists(), "old versions are removed"
-    assert package.read_sha256(target) is not None
+    assert package.read_publisher_metadata(target)["package_sha256"] is not None
     leftovers = [p.name for p in (tmp_path / "datapackages").iterdir() if p.name.startswith(".tmp")]
     assert leftovers == []
 

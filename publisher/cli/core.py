@@ -14,6 +14,10 @@ import click
 from publisher.cli import EXIT_FAILED, EXIT_OK, CliState, echo_json, handle_errors
 from publisher.outcomes import DatasetResult, Outcome, RunReport
 
+# publisher.validation.choose_engine: frictionless, the fast columnar engine, or auto (by size).
+# Spelled here so that `publisher --help` does not import frictionless.
+ENGINE_CHOICE = click.Choice(["frictionless", "fast", "auto"])
+
 OUTCOME_COLOURS = {
     Outcome.PUBLISHED: "green", Outcome.WRITTEN: "green", Outcome.UNCHANGED: "cyan",
     Outcome.BLOCKED: "yellow", Outcome.FAILED: "red", Outcome.SKIPPED: "magenta",
@@ -135,7 +139,7 @@ def describe(state: CliState, path: Path, sheet: str | None, encoding: str | Non
 @click.option("--schema", "schema_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A Table Schema (JSON or YAML) to validate against instead of the inferred one.")
 @_read_options
-@click.option("--engine", type=click.Choice(["frictionless", "fast", "auto"]), default="auto", show_default=True,
+@click.option("--engine", type=ENGINE_CHOICE, default="auto", show_default=True,
               help="Validation engine: frictionless, the fast columnar one, or auto (by size).")
 @click.option("--json", "as_json", is_flag=True, help="Print the validation report as JSON.")
 @click.pass_obj
@@ -173,7 +177,7 @@ def _render_summary(path: Path, summary: dict[str, Any]) -> None:
 @click.argument("names", nargs=-1)
 @click.option("--dry-run", is_flag=True, help="Do everything but write: show what would be written or published.")
 @click.option("--full", is_flag=True, help="Ignore incremental cursors and cached validators: extract everything.")
-@click.option("--engine", type=click.Choice(["frictionless", "fast", "auto"]), default="auto", show_default=True,
+@click.option("--engine", type=ENGINE_CHOICE, default="auto", show_default=True,
               help="Validation engine.")
 @click.option("--allow-mass-withdrawal", is_flag=True,
               help="Let this run withdraw more than the configured share of managed datasets.")

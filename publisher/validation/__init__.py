@@ -18,8 +18,6 @@ import frictionless
 
 from publisher.errors import DescribeError
 
-Engine = Literal["frictionless", "fast", "auto"]
-ENGINES: tuple[str, ...] = ("frictionless", "fast", "auto")
 LIMIT_ERRORS = 1000
 NORMALISED_ONLY = frozenset({"geojson"})  # formats frictionless cannot read as tables
 FIRST_ERRORS = 5
