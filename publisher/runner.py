@@ -53,6 +53,10 @@ class Portal(Protocol):
         """Plan and (unless dry_run) apply; fill result.outcome, ckan_id, plan, write_calls."""
         ...
 
+    def withdraw_removed(self, config: Config, *, dry_run: bool, allow_mass: bool) -> list[DatasetResult]:
+        """Apply on_removed to the datasets it manages that left the config; one result each."""
+        ...
+
 
 class Screen(Protocol):
     """The privacy screen (publisher.privacy implements it)."""
@@ -115,28 +119,22 @@ def run(config: Config, names: Sequence[str] = (), *, dry_run: bool = False,
     report = RunReport(trigger=trigger, dry_run=dry_run, started_at=deps.now())
     report.run_id = deps.state.begin_run(report)
     for dataset in datasets:
-        result = run_dataset(config, dataset, dry_run=dry_run, deps=deps)
-        report.results.append(result)
-        deps.state.record(report, result)
-        if deps.on_result:
-            deps.on_result(result)
+        _add_result(report, run_dataset(config, dataset, dry_run=dry_run, deps=deps), deps)
     if not names and deps.portal is not None:
-        _withdraw_removed(config, report, dry_run=dry_run, deps=deps)
+        # Datasets the portal holds for us that left the config: only when the whole config runs.
+        for result in deps.portal.withdraw_removed(config, dry_run=dry_run, allow_mass=deps.allow_mass_withdrawal):
+            _add_result(report, result, deps)
     report.finished_at = deps.now()
     deps.state.finish_run(report)
     return report
 
 
-def _withdraw_removed(config: Config, report: RunReport, *, dry_run: bool, deps: RunDeps) -> None:
-    """Datasets the portal holds for us that left the config (only when the whole config runs)."""
-    withdraw = getattr(deps.portal, "withdraw_removed", None)
-    if withdraw is None:
-        return
-    for result in withdraw(config, dry_run=dry_run, allow_mass=deps.allow_mass_withdrawal):
-        report.results.append(result)
-        deps.state.record(report, result)
-        if deps.on_result:
-            deps.on_result(result)
+def _add_result(report: RunReport, result: DatasetResult, deps: RunDeps) -> None:
+    """Record one outcome in the report and the state store, and show it."""
+    report.results.append(result)
+    deps.state.record(report, result)
+    if deps.on_result:
+        deps.on_result(result)
 
 
 def run_dataset(config: Config, dataset: DatasetConfig, *, dry_run: bool, deps: RunDeps) -> DatasetResult:
