@@ -444,7 +444,7 @@ def _format_loc(loc: Sequence[int | str], prefix: str = "") -> str:
 def _problems_from(error: ValidationError, file_label: str, prefix: str = "") -> list[str]:
     problems = []
     for item in error.errors():
-        loc = [p for p in item["loc"] if p not in ("function-after[_check_license(), str]",)]
+        loc = item["loc"]
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling)"

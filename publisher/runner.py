@@ -247,8 +247,8 @@ def _extract(config: Config, dataset: DatasetConfig, target: Path, workdir: Path
 
 
 def _same_config(config: Config, dataset: DatasetConfig, target: Path) -> bool:
-    written = package.read_publisher_metadata(target).get("config_sha256")
-    return package.exists(target) and written == package.config_sha256(config, dataset)
+    written = package.read_publisher_metadata(target).get("config_sha256")  # None when there is no package
+    return written == package.config_sha256(config, dataset)
 
 
 def _withhold_unscreened_files(tables: list[Any], result: DatasetResult) -> list[Any]:
